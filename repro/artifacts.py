@@ -1,0 +1,38 @@
+"""Reading and writing the pipeline's files. Every write goes to a temporary file first and is
+renamed into place, so an interrupted job never leaves a file that looks finished."""
+import json
+import os
+from pathlib import Path
+
+import torch
+
+
+def _replace_into(path, write) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.partial")
+    write(temporary)
+    os.replace(temporary, path)
+
+
+def save_atomically(obj, path) -> None:
+    _replace_into(path, lambda temporary: torch.save(obj, temporary))
+
+
+def write_json_atomically(obj, path) -> None:
+    _replace_into(path, lambda temporary: temporary.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n"))
+
+
+def write_csv_atomically(frame, path) -> None:
+    _replace_into(path, lambda temporary: frame.to_csv(temporary, index=False))
+
+
+def load_data(pairs: list) -> dict:
+    """Data streams from ROLE=PATH arguments, e.g. ['train=data/wikitext2/train_stream.pt']."""
+    data = {}
+    for pair in pairs:
+        role, sep, path = pair.partition("=")
+        if not sep:
+            raise ValueError(f"--data {pair!r}: expected ROLE=PATH")
+        data[role] = torch.load(path)
+    return data

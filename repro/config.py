@@ -1,0 +1,189 @@
+"""Read the config once: validate it, fill defaults, expand the run table, and resolve the
+settings of every node. Imported by the Snakefile, so it must stay free of torch."""
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "workflow" / "schemas" / "config.schema.yaml"
+# Keys of a variant that describe it for people, not the model: changing them retrains nothing.
+VARIANT_DESCRIPTION_KEYS = ("label", "paper_name", "modes")
+LM_PAD_ID = 256       # byte data: 0-255 bytes, 256 PAD, 257 BOS, 258 EOS (spec §2.1)
+RECALL_PAD_ID = 0     # recall vocabulary (spec §5.1)
+
+
+class ConfigError(ValueError):
+    """A configuration mistake, reported before any job starts."""
+
+
+@dataclass(frozen=True)
+class Run:
+    experiment: str
+    variant: str
+    mode: str
+    seed: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.experiment}/{self.variant}/{self.mode}/seed{self.seed}"
+
+    @property
+    def directory(self) -> str:
+        return f"results/runs/{self.name}"
+
+
+def _validator_filling_defaults():
+    """A Draft 7 validator that also writes each schema default into the instance."""
+    base = jsonschema.Draft7Validator
+
+    def fill_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for key, subschema in properties.items():
+                if "default" in subschema:
+                    instance.setdefault(key, json.loads(json.dumps(subschema["default"])))
+        yield from base.VALIDATORS["properties"](validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(base, {"properties": fill_defaults})
+
+
+def _key_path(error) -> str:
+    return ".".join(str(part) for part in error.absolute_path) or "<top level>"
+
+
+def validate(config: dict) -> dict:
+    """Check the config against the schema and its cross-references; fill defaults in place.
+    Raises ConfigError naming the bad key and what would be valid."""
+    schema = yaml.safe_load(SCHEMA_PATH.read_text())
+    errors = sorted(_validator_filling_defaults()(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        # The deepest error is the precise one; if/then wrappers only repeat it.
+        error = max(errors, key=lambda e: len(e.absolute_path))
+        raise ConfigError(f"config key '{_key_path(error)}': {error.message}")
+    _check_references(config)
+    return config
+
+
+def _one_of(kind: str, value, valid) -> str:
+    return f"{value!r} is not a known {kind}; valid: {', '.join(sorted(valid))}"
+
+
+def _check_references(config: dict) -> None:
+    variants, recipes, experiments = config["variants"], config["recipes"], config["experiments"]
+    for name, experiment in experiments.items():
+        if experiment["recipe"] not in recipes:
+            raise ConfigError(f"config key 'experiments.{name}.recipe': {_one_of('recipe', experiment['recipe'], recipes)}")
+        for i, variant in enumerate(experiment["variants"]):
+            if variant not in variants:
+                raise ConfigError(f"config key 'experiments.{name}.variants.{i}': {_one_of('variant', variant, variants)}")
+        for variant in experiment["overrides"]:
+            if variant not in experiment["variants"]:
+                raise ConfigError(
+                    f"config key 'experiments.{name}.overrides.{variant}': "
+                    f"{_one_of('variant of this experiment', variant, experiment['variants'])}")
+    for name, recipe in recipes.items():
+        if recipe["task"] == "lm" and recipe["eval"]["compare_batches"] not in recipe["eval"]["batches"]:
+            raise ConfigError(
+                f"config key 'recipes.{name}.eval.compare_batches': {recipe['eval']['compare_batches']} "
+                f"is not one of the recorded counts {recipe['eval']['batches']}")
+    for name, table in config["report"]["tables"].items():
+        if table["experiment"] not in experiments:
+            raise ConfigError(f"config key 'report.tables.{name}.experiment': {_one_of('experiment', table['experiment'], experiments)}")
+
+
+def load(*paths) -> dict:
+    """Load a config and its overlays (later files update earlier ones, nested), then validate.
+    The Snakefile gets the same merge from Snakemake's --configfile."""
+    config: dict = {}
+    for path in paths:
+        _deep_update(config, yaml.safe_load(Path(path).read_text()) or {})
+    return validate(config)
+
+
+def _deep_update(base: dict, overlay: dict) -> None:
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _deep_update(base[key], value)
+        else:
+            base[key] = value
+
+
+def run_modes(config: dict, experiment: str, variant: str) -> list:
+    """The modes a variant runs in: those of the experiment it differs in. A variant with one
+    mode (no defect to correct) runs once, in that mode, and serves both."""
+    modes = config["variants"][variant]["modes"]
+    if len(modes) == 1:
+        return list(modes)
+    return [mode for mode in config["experiments"][experiment]["modes"] if mode in modes]
+
+
+def recipe_for(config: dict, experiment: str, variant: str) -> dict:
+    spec = config["experiments"][experiment]
+    return {**config["recipes"][spec["recipe"]], **spec["overrides"].get(variant, {})}
+
+
+def runs(config: dict, experiment: str | None = None) -> list:
+    """The run table: experiment x variant x mode x seed."""
+    table = []
+    for name, spec in config["experiments"].items():
+        if experiment not in (None, name):
+            continue
+        for variant in spec["variants"]:
+            for mode in run_modes(config, name, variant):
+                for seed in recipe_for(config, name, variant)["seeds"]:
+                    table.append(Run(name, variant, mode, seed))
+    return table
+
+
+def train_settings(config: dict, run: Run) -> dict:
+    """Everything that determines a trained checkpoint, and nothing else."""
+    recipe = recipe_for(config, run.experiment, run.variant)
+    architecture = {k: v for k, v in config["variants"][run.variant].items() if k not in VARIANT_DESCRIPTION_KEYS}
+    settings = {
+        "run": run.name,
+        "experiment": run.experiment,
+        "task": recipe["task"],
+        "variant": run.variant,
+        "architecture": architecture,
+        "mode": run.mode,
+        "seed": run.seed,
+        **{key: recipe[key] for key in ("steps", "batch_size", "seq_len", "lr", "weight_decay", "dropout", "clip_norm")},
+        "device": config["device"],
+        "recurrence": config["recurrence"],
+        "torch_threads": config["torch_threads"],
+    }
+    if recipe["task"] == "lm":
+        settings["data"] = {"train_split": config["wikitext_train_split"]}
+    else:
+        settings["pairs"] = recipe["pairs"]
+    return settings
+
+
+def eval_settings(config: dict, run: Run) -> dict:
+    """Everything that determines a run's evaluation given its checkpoint."""
+    recipe = recipe_for(config, run.experiment, run.variant)
+    return {
+        "run": run.name,
+        "task": recipe["task"],
+        "eval": recipe["eval"],
+        "device": config["device"],
+        "recurrence": config["recurrence"],
+        "torch_threads": config["torch_threads"],
+    }
+
+
+def settings_hash(*settings: dict) -> str:
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def table_rows(config: dict, table: str) -> list:
+    """Rows of a report table: each variant of its experiment in each mode it ran in."""
+    spec = config["report"]["tables"][table]
+    rows = []
+    for variant in config["experiments"][spec["experiment"]]["variants"]:
+        described = config["variants"][variant]
+        for mode in run_modes(config, spec["experiment"], variant):
+            rows.append({"variant": variant, "mode": mode, "label": described["label"], "paper_name": described["paper_name"]})
+    return rows

@@ -1,0 +1,76 @@
+"""Evaluate a trained run and write its metrics.json: metrics, training record, settings and
+provenance (spec §2.3 for LM, §5.1 for recall).
+
+Run by hand: python -m repro.evaluate --settings '<json>' --checkpoint model.pt --metrics metrics.json [--data valid=...]
+"""
+import argparse
+import json
+import time
+
+import torch
+
+from repro import device as devices
+from repro.artifacts import load_data, write_json_atomically
+from repro.config import settings_hash
+from repro.provenance import code_version, library_versions
+from repro.tasks import TASKS
+from repro.train import build, configure_torch
+
+FINAL_LOSS_WINDOW = 10  # train_loss_final = mean of the last steps' losses
+
+
+def evaluate(checkpoint: dict, eval_settings: dict, data: dict):
+    """(metrics, evaluation data description, device description) of a checkpoint."""
+    train_settings = checkpoint["settings"]
+    settings = {**train_settings, **eval_settings}
+    configure_torch(settings)
+    device = devices.resolve(settings["device"])
+    model = build(train_settings | {"device": settings["device"], "recurrence": settings["recurrence"]}, device)
+    model.load_state_dict(checkpoint["state_dict"])
+    start = time.perf_counter()
+    task_metrics, eval_data = TASKS[settings["task"]].evaluate(model, settings, data, device)
+    record = checkpoint["record"]
+    losses = record["losses"]
+    metrics = {
+        "params": record["params"],
+        "train_loss_final": sum(losses[-FINAL_LOSS_WINDOW:]) / len(losses[-FINAL_LOSS_WINDOW:]),
+        "train_seconds": record["train_seconds"],
+        "eval_seconds": time.perf_counter() - start,
+        **task_metrics,
+    }
+    return metrics, eval_data, devices.describe(device)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--settings", required=True, help="evaluation settings (JSON), as repro.config.eval_settings makes them")
+    parser.add_argument("--checkpoint", required=True)
+    parser.add_argument("--data", action="append", default=[], metavar="ROLE=PATH", help="e.g. valid=data/wikitext2/valid_stream.pt")
+    parser.add_argument("--manifest", help="data manifest whose hashes the metrics record (LM runs)")
+    parser.add_argument("--metrics", required=True, help="metrics.json to write")
+    args = parser.parse_args(argv)
+    eval_settings = json.loads(args.settings)
+    checkpoint = torch.load(args.checkpoint)
+    metrics, eval_data, eval_device = evaluate(checkpoint, eval_settings, load_data(args.data))
+    train_settings = checkpoint["settings"]
+    manifest = json.loads(open(args.manifest).read()) if args.manifest else {}
+    write_json_atomically({
+        **{key: train_settings[key] for key in ("run", "experiment", "variant", "mode", "seed")},
+        "data_deviation": manifest.get("train_split_deviation"),
+        "metrics": metrics,
+        "train_losses": checkpoint["record"]["losses"],
+        "settings": {"train": train_settings, "eval": eval_settings},
+        "provenance": {
+            "config_hash": settings_hash(train_settings, eval_settings),
+            "seed": train_settings["seed"],
+            "code_version": code_version(),
+            "library_versions": library_versions(),
+            "train_device": checkpoint["record"]["device"],
+            "eval_device": eval_device,
+            "data": {**manifest, **eval_data},
+        },
+    }, args.metrics)
+
+
+if __name__ == "__main__":
+    main()

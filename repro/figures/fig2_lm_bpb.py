@@ -1,0 +1,87 @@
+"""Figure 2: validation BPB of the byte-level WikiText-2 LM pilot, in the paper's style (spec E1).
+
+Solid bars: our faithful mean over seeds (error bar: sample std), annotated to 3 decimals; hatched
+bars beside them: our corrected mean, for the models that have corrected runs; diamonds: the paper."""
+import argparse
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+import pandas as pd  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+
+from repro.report import runs  # noqa: E402
+from repro.report.reported import Reported  # noqa: E402
+from repro.report.stats import summarize  # noqa: E402
+
+# The paper's Figure 2: bar order, x labels (the paper's model names) and colours.
+BARS = (("transformer", "transformer", "#7f8c8d"), ("unimatrix_core", "unimatrix-core", "#d35400"),
+        ("unimatrix_rosa", "unimatrix-rosa", "#16a085"), ("unimatrix_discovery", "unimatrix-discovery", "#2c3e50"))
+TITLE = "Byte-Level LM Pilot on WikiText-2"
+Y_LABEL = "Validation bits-per-byte"
+SIZE_INCHES = (8, 4.8)
+DPI = 200
+PAPER_EXPERIMENT = "T1_lm_pilot"
+METRIC = "val_bpb"
+CORRECTED_MODE = "corrected"
+BAR_WIDTH = 0.38
+HATCH = "///"
+HEADROOM = 1.2  # y-axis top = tallest bar × this, leaving room for the labels and the legend
+
+
+def _bar(axes, x: float, values: pd.Series, colour: str, hatch: str | None) -> float:
+    """Draw one bar of a mean with its std error bar and value label; return the bar's top."""
+    summary = summarize(values)
+    axes.bar(x, summary.mean, BAR_WIDTH, color=colour, edgecolor="white" if hatch else colour, hatch=hatch,
+             yerr=summary.std, capsize=4, error_kw={"ecolor": "black", "elinewidth": 1})
+    top = summary.mean + (summary.std or 0.0)
+    axes.annotate(f"{summary.mean:.3f}", (x, top), xytext=(0, 3), textcoords="offset points",
+                  ha="center", va="bottom", fontsize=8)
+    return top
+
+
+def draw(metrics: pd.DataFrame, reported: Reported):
+    figure, axes = plt.subplots(figsize=SIZE_INCHES)
+    tops = []
+    for i, (variant, paper_name, colour) in enumerate(BARS):
+        corrected = runs.has_runs(metrics, variant, CORRECTED_MODE)
+        faithful_x = i - BAR_WIDTH / 2 if corrected else i
+        tops.append(_bar(axes, faithful_x, runs.values(metrics, variant, runs.BASELINE_MODE, METRIC), colour, None))
+        if corrected:
+            tops.append(_bar(axes, i + BAR_WIDTH / 2, runs.values(metrics, variant, CORRECTED_MODE, METRIC), colour, HATCH))
+        paper = reported.get(PAPER_EXPERIMENT, paper_name, METRIC)
+        if paper is not None:
+            axes.plot(faithful_x, paper, marker="D", color="black", markersize=6, linestyle="none", zorder=3)
+    axes.set_xticks(range(len(BARS)), [paper_name for _, paper_name, _ in BARS])
+    axes.set_ylabel(Y_LABEL)
+    axes.set_title(TITLE)
+    axes.set_ylim(0, max(tops) * HEADROOM)
+    axes.legend(handles=[
+        Patch(facecolor="#999999", label="ours, faithful (mean ± std)"),
+        Patch(facecolor="#999999", edgecolor="white", hatch=HATCH, label="ours, corrected (mean ± std)"),
+        Line2D([], [], marker="D", color="black", linestyle="none", label="paper (Table 1)"),
+    ], loc="upper center", ncol=3, fontsize=8, frameon=False)
+    figure.tight_layout()
+    return figure
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--metrics", required=True, type=Path, help="results/metrics/lm.csv")
+    parser.add_argument("--reported", required=True, type=Path, help="paper/reported.csv")
+    parser.add_argument("--out-pdf", required=True, type=Path, help="the PDF to write")
+    parser.add_argument("--out-png", required=True, type=Path, help="the PNG to write")
+    args = parser.parse_args(argv)
+    figure = draw(pd.read_csv(args.metrics), Reported(args.reported))
+    for path in (args.out_pdf, args.out_png):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(args.out_pdf, metadata={"CreationDate": None})
+    figure.savefig(args.out_png, dpi=DPI)
+    plt.close(figure)
+
+
+if __name__ == "__main__":
+    main()

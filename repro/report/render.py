@@ -1,0 +1,53 @@
+"""Render the report's LaTeX source: provenance, the generated tables and figure, and the claims with a
+count of their verdicts. Paths to the generated files are written relative to the output's folder,
+so `latexmk -cd` on the output compiles it."""
+import argparse
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from repro.report import latex, runs
+from repro.report.claims import VERDICTS
+
+
+def verdict_counts(claims: pd.DataFrame) -> list[dict]:
+    """Per mode (faithful first): how many claims were evaluated, and how many got each verdict."""
+    modes = [runs.BASELINE_MODE] + sorted(set(claims["mode"]) - {runs.BASELINE_MODE})
+    counts = []
+    for mode in modes:
+        verdicts = claims.loc[claims["mode"] == mode, "verdict"]
+        counts.append({"mode": mode, "total": len(verdicts),
+                       "verdicts": [{"verdict": v, "count": int((verdicts == v).sum())} for v in VERDICTS]})
+    return counts
+
+
+def _relative(path: Path, out: Path) -> latex.Latex:
+    return latex.Latex(Path(os.path.relpath(path.resolve(), out.resolve().parent)).as_posix())
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--template", required=True, type=Path, help="paper/templates/main.tex.j2")
+    parser.add_argument("--provenance", required=True, type=Path, help="results/provenance.json")
+    parser.add_argument("--claims", required=True, type=Path, help="results/claims.csv")
+    parser.add_argument("--table1", required=True, type=Path, help="Table 1 (.tex), from repro.report.table")
+    parser.add_argument("--figure2", required=True, type=Path, help="Figure 2 (.pdf), from repro.figures.fig2_lm_bpb")
+    parser.add_argument("--table3", required=True, type=Path, help="Table 3 (.tex), from repro.report.table")
+    parser.add_argument("--claims-table", required=True, type=Path, help="claims table (.tex), from repro.report.claims")
+    parser.add_argument("--out", required=True, type=Path, help="paper/build/main.tex")
+    args = parser.parse_args(argv)
+    provenance = json.loads(args.provenance.read_text())
+    latex.render(
+        args.template, args.out,
+        provenance=provenance,
+        library_versions=sorted(provenance["library_versions"].items()),
+        verdict_counts=verdict_counts(pd.read_csv(args.claims)),
+        table1=_relative(args.table1, args.out), figure2=_relative(args.figure2, args.out),
+        table3=_relative(args.table3, args.out), claims_table=_relative(args.claims_table, args.out),
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""Render one comparison table (LaTeX, booktabs): the paper's value beside ours (mean ± std over seeds, n).
+
+The table spec is JSON: {"caption", "label", "paper_experiment",
+"columns": [{"metric", "label", "format"}], "rows": [{"variant", "mode", "label", "paper_name"}]}.
+`caption` and column `label`s are LaTeX; every other string is escaped. A row's `mode` is `faithful`,
+`corrected` or `both` (a variant without a defect: its faithful runs stand for both modes).
+`format` is a Python format string such as "{:.3f}"."""
+import argparse
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from repro.report import latex, runs
+from repro.report.reported import Reported
+from repro.report.stats import summarize
+
+BOTH_MODES = "both"
+
+
+def _cell(metrics: pd.DataFrame, reported: Reported, paper_experiment: str, row: dict, column: dict) -> dict:
+    form = column["format"].format
+    paper = reported.get(paper_experiment, row["paper_name"], column["metric"])
+    mode = runs.BASELINE_MODE if row["mode"] == BOTH_MODES else row["mode"]
+    ours = runs.values(metrics, row["variant"], mode, column["metric"])
+    cell = {"paper": None if paper is None else form(paper), "mean": None, "std": None, "n": len(ours)}
+    if len(ours):
+        summary = summarize(ours)
+        cell["mean"] = form(summary.mean)
+        if summary.std:  # a single run, or identical values, has no spread to show
+            cell["std"] = form(summary.std)
+    return cell
+
+
+def table_context(spec: dict, metrics: pd.DataFrame, reported: Reported) -> dict:
+    rows = []
+    for row in spec["rows"]:
+        cells = [_cell(metrics, reported, spec["paper_experiment"], row, column) for column in spec["columns"]]
+        rows.append({"label": row["label"], "mode": row["mode"], "cells": cells, "n": max(c["n"] for c in cells)})
+    return {
+        "caption": latex.Latex(spec["caption"]),
+        "label": spec["label"],
+        "columns": [{"label": latex.Latex(column["label"])} for column in spec["columns"]],
+        "rows": rows,
+    }
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--spec", required=True, help="the table spec as a JSON string")
+    parser.add_argument("--metrics", required=True, type=Path, help="the experiment's tidy metrics CSV")
+    parser.add_argument("--reported", required=True, type=Path, help="paper/reported.csv")
+    parser.add_argument("--template", required=True, type=Path, help="paper/templates/comparison_table.tex.j2")
+    parser.add_argument("--out", required=True, type=Path, help="the .tex table to write")
+    args = parser.parse_args(argv)
+    context = table_context(json.loads(args.spec), pd.read_csv(args.metrics), Reported(args.reported))
+    latex.render(args.template, args.out, **context)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""Byte-level language modelling on WikiText-2 (spec §2.2, §2.3)."""
+import hashlib
+import math
+
+import torch
+import torch.nn.functional as F
+
+from repro.data.wikitext import PAD_ID, VOCAB_SIZE  # noqa: F401  (part of the task interface)
+
+
+def sample_batch(settings: dict, data: dict, generator: torch.Generator):
+    """B independent windows of T + 1 tokens, starts uniform in {0 .. N - T - 2} (spec §2.2)."""
+    stream, length = data["train"], settings["seq_len"]
+    starts = torch.randint(0, stream.numel() - length - 1, (settings["batch_size"],), generator=generator)
+    windows = stream[starts[:, None] + torch.arange(length + 1)]
+    return windows[:, :-1], windows[:, 1:]
+
+
+def loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1))
+
+
+def validation_chunks(stream: torch.Tensor, seq_len: int):
+    """Consecutive non-overlapping (input, target) chunks of the validation stream (spec §2.3)."""
+    usable = (stream.numel() - 1) // seq_len * seq_len
+    return stream[:usable].view(-1, seq_len), stream[1:usable + 1].view(-1, seq_len)
+
+
+@torch.no_grad()
+def evaluate(model, settings: dict, data: dict, device: torch.device) -> dict:
+    """One pass over the first max(batches) validation batches; loss (nats), BPB and PPL after
+    each recorded count. The plain keys hold the count the paper compared at (D7).
+    Returns (metrics, a description of the evaluation data with its hash)."""
+    spec = settings["eval"]
+    inputs, targets = validation_chunks(data["valid"], settings["seq_len"])
+    batch_size, counts = spec["batch_size"], sorted(spec["batches"])
+    if counts[-1] * batch_size > inputs.size(0):
+        raise ValueError(f"eval.batches={counts[-1]} needs {counts[-1] * batch_size} chunks; the validation stream has {inputs.size(0)}")
+    model.eval()
+    total, n_targets, metrics = 0.0, 0, {}
+    for batch in range(counts[-1]):
+        rows = slice(batch * batch_size, (batch + 1) * batch_size)
+        logits = model(inputs[rows].to(device))
+        total += F.cross_entropy(logits.reshape(-1, logits.size(-1)).double(), targets[rows].reshape(-1).to(device), reduction="sum").item()
+        n_targets += targets[rows].numel()
+        if batch + 1 in counts:
+            mean = total / n_targets
+            metrics.update({f"val_loss_{batch + 1}batches": mean, f"val_bpb_{batch + 1}batches": mean / math.log(2),
+                            f"val_ppl_{batch + 1}batches": math.exp(mean)})
+    for name in ("val_loss", "val_bpb", "val_ppl"):
+        metrics[name] = metrics[f"{name}_{spec['compare_batches']}batches"]
+    scored = targets[:counts[-1] * batch_size]
+    return metrics, {"valid_targets_scored": scored.numel(),
+                     "valid_targets_sha256": hashlib.sha256(scored.to(torch.int16).numpy().tobytes()).hexdigest()}

@@ -1,0 +1,51 @@
+# Read the config once: validate it (schema + references, defaults filled) and build the run table.
+import json
+import os
+import sys
+
+sys.path.insert(0, workflow.basedir)
+# Jobs run the code that sits next to this Snakefile, not some other installed copy.
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")]))
+
+from repro.config import (
+    ConfigError,
+    Run,
+    eval_settings,
+    runs,
+    table_rows,
+    train_settings,
+    validate,
+)
+
+try:
+    validate(config)
+except ConfigError as error:
+    sys.exit(f"Configuration error: {error}")
+
+RUN_DIR = "results/runs/{experiment}/{variant}/{mode}/seed{seed}"
+EXPERIMENTS = list(config["experiments"])
+TABLES = list(config["report"]["tables"])
+
+
+wildcard_constraints:
+    experiment="|".join(EXPERIMENTS),
+    variant="[a-z0-9_]+",
+    mode="faithful|corrected",
+    seed=r"\d+",
+    table="|".join(TABLES),
+
+
+def run_of(wildcards):
+    return Run(wildcards.experiment, wildcards.variant, wildcards.mode, int(wildcards.seed))
+
+
+def task_of(wildcards):
+    return train_settings(config, run_of(wildcards))["task"]
+
+
+def metrics_files(experiment):
+    return [f"{run.directory}/metrics.json" for run in runs(config, experiment)]
+
+
+def as_json(settings):
+    return json.dumps(settings, sort_keys=True)

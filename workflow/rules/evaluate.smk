@@ -1,0 +1,64 @@
+def eval_data(wildcards):
+    if task_of(wildcards) == "lm":
+        return {
+            "valid": rules.prepare_wikitext.output.valid,
+            "manifest": rules.prepare_wikitext.output.manifest,
+        }
+    return {}
+
+
+rule evaluate:
+    input:
+        unpack(eval_data),
+        checkpoint=rules.train.output.checkpoint,
+    output:
+        metrics=f"{RUN_DIR}/metrics.json",
+    params:
+        settings=lambda wildcards: as_json(eval_settings(config, run_of(wildcards))),
+        data=lambda wildcards, input: (
+            f"--data valid={input.valid} --manifest {input.manifest}"
+            if "valid" in input.keys()
+            else ""
+        ),
+    log:
+        f"{RUN_DIR}/evaluate.log",
+    benchmark:
+        f"{RUN_DIR}/evaluate_benchmark.tsv"
+    conda:
+        "../../environment.yml"
+    shell:
+        "python -m repro.evaluate --settings {params.settings:q} --checkpoint {input.checkpoint} "
+        "{params.data} --metrics {output.metrics} 2> {log}"
+
+
+rule aggregate_experiment:
+    input:
+        lambda wildcards: metrics_files(wildcards.experiment),
+    output:
+        table="results/metrics/{experiment}.csv",
+        provenance="results/metrics/{experiment}.provenance.json",
+    log:
+        "logs/aggregate_{experiment}.log",
+    conda:
+        "../../environment.yml"
+    shell:
+        "python -m repro.aggregate experiment --out {output.table} "
+        "--provenance-out {output.provenance} {input} 2> {log}"
+
+
+rule aggregate_all:
+    input:
+        tables=expand("results/metrics/{experiment}.csv", experiment=EXPERIMENTS),
+        provenance=expand(
+            "results/metrics/{experiment}.provenance.json", experiment=EXPERIMENTS
+        ),
+    output:
+        table="results/metrics.csv",
+        provenance="results/provenance.json",
+    log:
+        "logs/aggregate_all.log",
+    conda:
+        "../../environment.yml"
+    shell:
+        "python -m repro.aggregate all --out {output.table} "
+        "--provenance-out {output.provenance} {input.tables} 2> {log}"
