@@ -178,12 +178,13 @@ def settings_hash(*settings: dict) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def table_rows(config: dict, table: str) -> list:
-    """Rows of a report table: each variant of its experiment in each mode it ran in."""
+def table_spec(config: dict, table: str) -> list:
+    """The resolved spec of a report table: its rows are each variant of its experiment in each
+    mode it ran in; a variant with a single mode (no defect) stands for both."""
     spec = config["report"]["tables"][table]
     rows = []
     for variant in config["experiments"][spec["experiment"]]["variants"]:
         described = config["variants"][variant]
-        for mode in run_modes(config, spec["experiment"], variant):
-            rows.append({"variant": variant, "mode": mode, "label": described["label"], "paper_name": described["paper_name"]})
-    return rows
+        modes = ["both"] if len(described["modes"]) == 1 else run_modes(config, spec["experiment"], variant)
+        rows += [{"variant": variant, "mode": mode, "label": described["label"], "paper_name": described["paper_name"]} for mode in modes]
+    return {**spec, "label": f"tab:{table}", "rows": rows}

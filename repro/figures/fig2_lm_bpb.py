@@ -35,7 +35,7 @@ HEADROOM = 1.2  # y-axis top = tallest bar × this, leaving room for the labels 
 def _bar(axes, x: float, values: pd.Series, colour: str, hatch: str | None) -> float:
     """Draw one bar of a mean with its std error bar and value label; return the bar's top."""
     summary = summarize(values)
-    axes.bar(x, summary.mean, BAR_WIDTH, color=colour, edgecolor="white" if hatch else colour, hatch=hatch,
+    axes.bar(x, summary.mean, BAR_WIDTH, color=colour, linewidth=0, hatch=hatch, hatchcolor="white",
              yerr=summary.std, capsize=4, error_kw={"ecolor": "black", "elinewidth": 1})
     top = summary.mean + (summary.std or 0.0)
     axes.annotate(f"{summary.mean:.3f}", (x, top), xytext=(0, 3), textcoords="offset points",
@@ -61,7 +61,7 @@ def draw(metrics: pd.DataFrame, reported: Reported):
     axes.set_ylim(0, max(tops) * HEADROOM)
     axes.legend(handles=[
         Patch(facecolor="#999999", label="ours, faithful (mean ± std)"),
-        Patch(facecolor="#999999", edgecolor="white", hatch=HATCH, label="ours, corrected (mean ± std)"),
+        Patch(facecolor="#999999", linewidth=0, hatch=HATCH, hatchcolor="white", label="ours, corrected (mean ± std)"),
         Line2D([], [], marker="D", color="black", linestyle="none", label="paper (Table 1)"),
     ], loc="upper center", ncol=3, fontsize=8, frameon=False)
     figure.tight_layout()

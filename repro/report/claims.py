@@ -148,7 +148,7 @@ def evaluate(claims: list[dict], metrics: pd.DataFrame, reported: Reported) -> p
 def _number(value) -> str | None:
     if value is None or pd.isna(value):
         return None
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:.3f}"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:.3f}".rstrip("0").rstrip(".")
 
 
 def table_rows(results: pd.DataFrame) -> list[dict]:

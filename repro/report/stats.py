@@ -4,6 +4,7 @@ As a command: one row per (experiment, variant, mode, metric) of a tidy metrics 
 import argparse
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -52,8 +53,9 @@ def summary_frame(metrics: pd.DataFrame) -> pd.DataFrame:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--metrics", required=True, help="tidy metrics CSV (experiment, variant, mode, seed, metric, value)")
-    parser.add_argument("--out", required=True, help="summary CSV to write (mean, std, n, ci95 per metric)")
+    parser.add_argument("--out", required=True, type=Path, help="summary CSV to write (mean, std, n, ci95 per metric)")
     args = parser.parse_args(argv)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     summary_frame(pd.read_csv(args.metrics)).to_csv(args.out, index=False)
 
 

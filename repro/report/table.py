@@ -7,6 +7,7 @@ The table spec is JSON: {"caption", "label", "paper_experiment",
 `format` is a Python format string such as "{:.3f}"."""
 import argparse
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +17,7 @@ from repro.report.reported import Reported
 from repro.report.stats import summarize
 
 BOTH_MODES = "both"
+LABEL = re.compile(r"[A-Za-z0-9:_.-]+")
 
 
 def _cell(metrics: pd.DataFrame, reported: Reported, paper_experiment: str, row: dict, column: dict) -> dict:
@@ -32,6 +34,13 @@ def _cell(metrics: pd.DataFrame, reported: Reported, paper_experiment: str, row:
     return cell
 
 
+def _label(spec: dict) -> latex.Latex:
+    """A LaTeX cross-reference key goes into the source unescaped, so it must be plain."""
+    if not LABEL.fullmatch(spec["label"]):
+        raise ValueError(f"table label {spec['label']!r}: use letters, digits and : _ - . only")
+    return latex.Latex(spec["label"])
+
+
 def table_context(spec: dict, metrics: pd.DataFrame, reported: Reported) -> dict:
     rows = []
     for row in spec["rows"]:
@@ -39,7 +48,7 @@ def table_context(spec: dict, metrics: pd.DataFrame, reported: Reported) -> dict
         rows.append({"label": row["label"], "mode": row["mode"], "cells": cells, "n": max(c["n"] for c in cells)})
     return {
         "caption": latex.Latex(spec["caption"]),
-        "label": spec["label"],
+        "label": _label(spec),
         "columns": [{"label": latex.Latex(column["label"])} for column in spec["columns"]],
         "rows": rows,
     }

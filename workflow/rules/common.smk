@@ -12,7 +12,7 @@ from repro.config import (
     Run,
     eval_settings,
     runs,
-    table_rows,
+    table_spec,
     train_settings,
     validate,
 )

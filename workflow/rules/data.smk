@@ -12,7 +12,7 @@ rule prepare_wikitext:
         train_split=config["wikitext_train_split"],
         official="" if config["wikitext_require_official"] else "--allow-unofficial",
     log:
-        "logs/prepare_wikitext.log",
+        "results/logs/prepare_wikitext.log",
     conda:
         "../../environment.yml"
     shell:

@@ -38,7 +38,7 @@ rule aggregate_experiment:
         table="results/metrics/{experiment}.csv",
         provenance="results/metrics/{experiment}.provenance.json",
     log:
-        "logs/aggregate_{experiment}.log",
+        "results/logs/aggregate_{experiment}.log",
     conda:
         "../../environment.yml"
     shell:
@@ -56,7 +56,7 @@ rule aggregate_all:
         table="results/metrics.csv",
         provenance="results/provenance.json",
     log:
-        "logs/aggregate_all.log",
+        "results/logs/aggregate_all.log",
     conda:
         "../../environment.yml"
     shell:

@@ -1,0 +1,95 @@
+# Tables, figures and claims read only the tidy metrics; nothing here reaches back to a run.
+
+
+rule table:
+    input:
+        metrics=lambda wildcards: f"results/metrics/{config['report']['tables'][wildcards.table]['experiment']}.csv",
+        reported="paper/reported.csv",
+        template="paper/templates/comparison_table.tex.j2",
+        code="repro/report/table.py",
+    output:
+        "paper/tables/{table}.tex",
+    params:
+        spec=lambda wildcards: as_json(table_spec(config, wildcards.table)),
+    log:
+        "results/logs/table_{table}.log",
+    conda:
+        "../../environment.yml"
+    shell:
+        "python -m repro.report.table --spec {params.spec:q} --metrics {input.metrics} "
+        "--reported {input.reported} --template {input.template} --out {output} 2> {log}"
+
+
+rule figure2_lm_bpb:
+    input:
+        metrics="results/metrics/lm.csv",
+        reported="paper/reported.csv",
+        code="repro/figures/fig2_lm_bpb.py",
+    output:
+        pdf="paper/figures/fig2_lm_bpb.pdf",
+        png="paper/figures/fig2_lm_bpb.png",
+    log:
+        "results/logs/figure2_lm_bpb.log",
+    conda:
+        "../../environment.yml"
+    shell:
+        "python -m repro.figures.fig2_lm_bpb --metrics {input.metrics} --reported {input.reported} "
+        "--out-pdf {output.pdf} --out-png {output.png} 2> {log}"
+
+
+rule claims:
+    input:
+        claims="paper/claims.yaml",
+        metrics="results/metrics.csv",
+        reported="paper/reported.csv",
+        template="paper/templates/claims_table.tex.j2",
+        code="repro/report/claims.py",
+    output:
+        csv="results/claims.csv",
+        tex="paper/tables/claims.tex",
+    log:
+        "results/logs/claims.log",
+    conda:
+        "../../environment.yml"
+    shell:
+        "python -m repro.report.claims --claims {input.claims} --metrics {input.metrics} "
+        "--reported {input.reported} --template {input.template} "
+        "--out-csv {output.csv} --out-tex {output.tex} 2> {log}"
+
+
+rule render_report:
+    input:
+        template="paper/templates/main.tex.j2",
+        provenance="results/provenance.json",
+        claims=rules.claims.output.csv,
+        claims_table=rules.claims.output.tex,
+        table1="paper/tables/table1_lm.tex",
+        table3="paper/tables/table3_recall.tex",
+        figure2=rules.figure2_lm_bpb.output.pdf,
+        code="repro/report/render.py",
+    output:
+        "paper/build/main.tex",
+    log:
+        "results/logs/render_report.log",
+    conda:
+        "../../environment.yml"
+    shell:
+        "python -m repro.report.render --template {input.template} --provenance {input.provenance} "
+        "--claims {input.claims} --claims-table {input.claims_table} --table1 {input.table1} "
+        "--table3 {input.table3} --figure2 {input.figure2} --out {output} 2> {log}"
+
+
+rule compile_report:
+    input:
+        tex=rules.render_report.output,
+        tables=expand("paper/tables/{table}.tex", table=TABLES),
+        figure2=rules.figure2_lm_bpb.output.pdf,
+        claims_table=rules.claims.output.tex,
+    output:
+        "paper/build/main.pdf",
+    log:
+        "results/logs/compile_report.log",
+    conda:
+        "../../environment.yml"
+    shell:
+        "latexmk -pdf -interaction=nonstopmode -halt-on-error -cd {input.tex} > {log} 2>&1"

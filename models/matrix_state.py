@@ -1,0 +1,110 @@
+"""The UniMatrix matrix-state recurrence (spec §4.2 steps 3-8), per head h and token t:
+
+    U_t = k_t v_tᵀ                                   (outer-product write), or with RuleMix
+    U_t = π1 k_t v_tᵀ + π2 Diag(δ_t) + π3 ½(k_t v_tᵀ + v_t k_tᵀ)
+    S_t = ρ_t S_{t-1} + (1 - ρ_t) U_t                (ρ_t: one scalar per head)
+    S_t ← S_t / max(1, ‖S_t‖_F)                      (optional Frobenius guard, D14)
+    r_t = S_t q_t                                    (r[i] = Σ_j S[i, j] q_j)
+
+Two forms with one signature, as in flash-linear-attention's naive.py files: the per-token loop
+(the definition) and an exact parallel form for the cases that are linear in the state.
+
+Shapes: q, k, v, delta (B, H, T, S); rho (B, H, T); mix (B, H, T, 3) = (π1, π2, π3), None means
+outer-product writes only; state0 (B, H, S, S), None means zeros.
+Returns r (B, H, T, S) and the state after the last token (B, H, S, S).
+"""
+
+import torch
+
+FORMS = ("fast", "reference")
+
+
+def _write_weights(rho, mix):
+    """(1 - ρ) U = a k vᵀ + b v kᵀ + c Diag(δ), since π1 O + π2 D + π3 ½(O + Oᵀ) has these
+    coefficients: a = (1 - ρ)(π1 + ½π3), b = (1 - ρ) ½π3, c = (1 - ρ) π2. b, c are None without
+    RuleMix. Shapes (B, H, T)."""
+    gain = 1 - rho
+    if mix is None:
+        return gain, None, None
+    p1, p2, p3 = mix.unbind(-1)
+    return gain * (p1 + 0.5 * p3), gain * 0.5 * p3, gain * p2
+
+
+def _read(states, q):
+    # r[i] = Σ_j S[i, j] q_j as multiply-and-sum: a batched matmul of S×S by S×1 blocks is several
+    # times slower on CPU, above all in its backward.
+    return (states * q.unsqueeze(-2)).sum(-1)
+
+
+def matrix_state_reference(q, k, v, rho, state0, *, delta=None, mix=None, frobenius_guard=False):
+    _check(delta, mix)
+    B, H, _, S = q.shape
+    state = q.new_zeros(B, H, S, S) if state0 is None else state0
+    # Steps 3-4 and the (1 - ρ) factor do not depend on the state: compute them for all t at once.
+    a, b, c = _write_weights(rho, mix)
+    writes = (a.unsqueeze(-1) * k).unsqueeze(-1) * v.unsqueeze(-2)  # (B, H, T, S, S), [i, j] = a k_i v_j
+    if mix is not None:
+        writes = writes + (b.unsqueeze(-1) * v).unsqueeze(-1) * k.unsqueeze(-2)
+        writes = writes + torch.diag_embed(c.unsqueeze(-1) * delta)
+    states = []
+    for rho_t, write_t in zip(rho[..., None, None].unbind(2), writes.unbind(2)):
+        state = torch.addcmul(write_t, rho_t, state)
+        if frobenius_guard:
+            state = state / torch.linalg.vector_norm(state, dim=(-2, -1), keepdim=True).clamp_min(1.0)
+        states.append(state)
+    r = _read(torch.stack(states, dim=2), q)
+    return r, state
+
+
+def _decay(log_rho):  # (B, H, T) -> (B, H, T, T), [t, s] = Π_{s<u≤t} ρ_u for s ≤ t, else 0
+    """Differences of the cumulative log-retention, taken in float64: the sums grow like T·|log ρ|,
+    and in float32 their difference would lose the decay of nearby pairs to rounding.
+
+    Before exp the exponent is clamped to [-80, 0]: entries with s > t (exponent ≥ 0) become 1 and
+    are then masked to exact zeros with zero gradient (no inf, no NaN); decays below e^-80 ≈ 2e-35
+    become e^-80, which keeps exp out of its slow denormal path (over 10x slower on CPU) at no visible cost.
+    """
+    T = log_rho.size(-1)
+    cum = log_rho.double().cumsum(-1)
+    causal = torch.ones(T, T, dtype=torch.bool, device=log_rho.device).tril()
+    exponent = (cum.unsqueeze(-1) - cum.unsqueeze(-2)).to(log_rho.dtype)
+    return exponent.clamp(-80.0, 0.0).exp().masked_fill(~causal, 0.0)
+
+
+def matrix_state_parallel(q, k, v, rho, state0, *, delta=None, mix=None, frobenius_guard=False):
+    """Unrolled: S_t = (Π_{u≤t} ρ_u) S0 + Σ_{s≤t} (Π_{s<u≤t} ρ_u)(1 - ρ_s) U_s, so r_t is a
+    decay-weighted causal attention: O_s q_t = k_s (v_s·q_t), Diag(δ_s) q_t = δ_s ⊙ q_t,
+    O_sᵀ q_t = v_s (k_s·q_t). O(T²) time and memory per head."""
+    if frobenius_guard:
+        raise ValueError("the Frobenius guard is not linear in the state; use matrix_state_reference")
+    _check(delta, mix)
+    log_rho = torch.log(rho.clamp_min(torch.finfo(rho.dtype).tiny))  # keeps ρ = 0 from making NaNs
+    decay = _decay(log_rho)  # (B, H, T, T) [t, s]
+    a, b, c = _write_weights(rho, mix)
+    last = decay[..., -1, :]  # (B, H, T): decay from s to the last token
+
+    r = (decay * (q @ v.transpose(-1, -2))) @ (a.unsqueeze(-1) * k)
+    state = ((last * a).unsqueeze(-1) * k).transpose(-1, -2) @ v
+    if mix is not None:
+        r = r + (decay * (q @ k.transpose(-1, -2))) @ (b.unsqueeze(-1) * v)
+        r = r + q * (decay @ (c.unsqueeze(-1) * delta))
+        state = state + ((last * b).unsqueeze(-1) * v).transpose(-1, -2) @ k
+        state = state + torch.diag_embed(((last * c).unsqueeze(-2) @ delta).squeeze(-2))
+    if state0 is not None:
+        carry = log_rho.double().cumsum(-1).exp().to(rho.dtype)  # (B, H, T): Π_{u≤t} ρ_u
+        r = r + carry.unsqueeze(-1) * (q @ state0.transpose(-1, -2))
+        state = state + carry[..., -1, None, None] * state0
+    return r, state
+
+
+def matrix_state(q, k, v, rho, state0, *, delta=None, mix=None, frobenius_guard=False, form="fast"):
+    """form="fast": the parallel form where it is exact (no guard), the loop otherwise."""
+    if form not in FORMS:
+        raise ValueError(f"unknown recurrence form {form!r}; valid: {', '.join(FORMS)}")
+    fn = matrix_state_reference if form == "reference" or frobenius_guard else matrix_state_parallel
+    return fn(q, k, v, rho, state0, delta=delta, mix=mix, frobenius_guard=frobenius_guard)
+
+
+def _check(delta, mix):
+    if mix is not None and delta is None:
+        raise ValueError("RuleMix writes (mix) need the diagonal write delta")

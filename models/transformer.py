@@ -1,0 +1,47 @@
+"""The paper's Transformer baseline (spec §4.1): pre-LN causal decoder, GELU FFN, tied head."""
+
+from dataclasses import dataclass
+
+import torch.nn as nn
+
+from models.layers import FFN, CausalSelfAttention, Embedding, init_normal
+
+
+@dataclass
+class TransformerConfig:
+    vocab_size: int
+    max_seq_len: int
+    d_model: int = 64
+    n_layers: int = 3
+    n_heads: int = 4
+    dropout: float = 0.1
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: TransformerConfig):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(cfg.d_model)
+        self.attn = CausalSelfAttention(cfg.d_model, cfg.n_heads, cfg.dropout)
+        self.ln_2 = nn.LayerNorm(cfg.d_model)
+        self.ffn = FFN(cfg.d_model, cfg.dropout)
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, x):
+        x = x + self.drop(self.attn(self.ln_1(x)))
+        return x + self.drop(self.ffn(self.ln_2(x)))
+
+
+class Transformer(nn.Module):
+    def __init__(self, cfg: TransformerConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.embed = Embedding(cfg.vocab_size, cfg.max_seq_len, cfg.d_model, cfg.dropout)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
+        self.ln_f = nn.LayerNorm(cfg.d_model)
+        self.apply(init_normal)
+
+    def forward(self, idx):  # (B, T) -> (B, T, V)
+        x = self.embed(idx)
+        for block in self.blocks:
+            x = block(x)
+        return self.embed.logits(self.ln_f(x))

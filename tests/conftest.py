@@ -1,0 +1,16 @@
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURE_WIKITEXT = Path(__file__).resolve().parent / "fixtures" / "wikitext"
+
+
+@pytest.fixture(scope="session")
+def real_wikitext_dir() -> Path:
+    """The official WikiText-2 raw files (validation and test at least)."""
+    path = Path(os.environ.get("UNIMATRIX_WIKITEXT_DIR", REPO.parent / "shared" / "data" / "wikitext-2-raw-v1"))
+    if not (path / "wiki.valid.raw").is_file():
+        pytest.fail(f"WikiText-2 raw files not found in {path}: set UNIMATRIX_WIKITEXT_DIR to a directory holding wiki.valid.raw and wiki.test.raw")
+    return path

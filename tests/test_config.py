@@ -1,0 +1,62 @@
+import copy
+
+import pytest
+
+from repro.config import ConfigError, load, runs, train_settings, validate
+
+from conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def paper_config():
+    return load(REPO / "config" / "config.yaml")
+
+
+def broken(config, edit):
+    config = copy.deepcopy(config)
+    edit(config)
+    return config
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda c: c["experiments"]["lm"]["variants"].append("unimatrix_cor"),
+     "experiments.lm.variants.4': 'unimatrix_cor' is not a known variant; valid: transformer, unimatrix_core"),
+    (lambda c: c["report"]["tables"]["table1_lm"].update(experiment="lm_pilot"),
+     "report.tables.table1_lm.experiment': 'lm_pilot' is not a known experiment; valid: lm, recall"),
+    (lambda c: c["experiments"]["lm"].update(recipe="R-XX"),
+     "experiments.lm.recipe': 'R-XX' is not a known recipe; valid: R-AR, R-LM"),
+    (lambda c: c["experiments"]["lm"]["overrides"].update(sparse_pointer={"lr": 1e-3}),
+     "experiments.lm.overrides.sparse_pointer'"),
+    (lambda c: c["recipes"]["R-LM"].update(steps=0), "recipes.R-LM.steps': 0 is less than the minimum of 1"),
+    (lambda c: c["recipes"]["R-AR"].update(steps=-5), "recipes.R-AR.steps': -5 is less than the minimum of 1"),
+    (lambda c: c["recipes"]["R-LM"].update(seeds=[]), "recipes.R-LM.seeds': [] should be non-empty"),
+    (lambda c: c["recipes"]["R-LM"].update(lr="3e-4"), "recipes.R-LM.lr': '3e-4' is not of type 'number'"),
+    (lambda c: c["recipes"]["R-AR"].update(batch_size=3.5), "recipes.R-AR.batch_size': 3.5 is not of type 'integer'"),
+    (lambda c: c.update(device="tpu"), "device': 'tpu' is not one of ['auto', 'cpu', 'cuda', 'mps']"),
+    (lambda c: c["recipes"]["R-LM"]["eval"].update(compare_batches=100), "recipes.R-LM.eval.compare_batches': 100"),
+    (lambda c: c["experiments"]["recall"].update(modes=["causal"]), "experiments.recall.modes.0': 'causal' is not one of ['faithful', 'corrected']"),
+])
+def test_bad_config_names_the_key_and_the_valid_values(paper_config, edit, message):
+    with pytest.raises(ConfigError) as error:
+        validate(broken(paper_config, edit))
+    assert message in str(error.value)
+
+
+def test_defaults_are_filled():
+    config = load(REPO / "config" / "config.yaml")
+    del config["device"], config["recipes"]["R-LM"]["clip_norm"]
+    validate(config)
+    assert config["device"] == "auto" and config["recipes"]["R-LM"]["clip_norm"] == 1.0
+
+
+def test_run_table_of_the_paper(paper_config):
+    table = runs(paper_config)
+    # 3 seeds x (transformer once + 3 UniMatrix variants x 2 modes) per experiment
+    assert len(table) == 2 * 3 * 7
+    assert {run.mode for run in table if run.variant == "transformer"} == {"faithful"}
+
+
+def test_override_changes_only_that_variants_settings(paper_config):
+    edited = broken(paper_config, lambda c: c["experiments"]["lm"]["overrides"].update(unimatrix_core={"lr": 1e-3}))
+    changed = {run.name for run in runs(paper_config) if train_settings(paper_config, run) != train_settings(edited, run)}
+    assert changed == {run.name for run in runs(paper_config) if run.experiment == "lm" and run.variant == "unimatrix_core"}

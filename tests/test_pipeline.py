@@ -1,0 +1,150 @@
+"""End to end: the smoke DAG in a temporary copy of the repository, then the caching behaviours
+(nothing to do after a run; a learning-rate change, a new seed and a figure edit rerun exactly
+their part), lint, configuration errors before any job, and an interrupted job."""
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+SMOKE_RUNS = {f"results/runs/{experiment}/{variant}/{mode}/seed{seed}"
+              for experiment, seed in (("lm", 7), ("recall", 19))
+              for variant, modes in (("transformer", ["faithful"]), ("unimatrix_core", ["faithful", "corrected"]),
+                                     ("unimatrix_rosa", ["faithful", "corrected"]), ("unimatrix_discovery", ["faithful", "corrected"]))
+              for mode in modes}
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory, real_wikitext_dir):
+    """A copy of the repository's tracked and unignored files, with the smoke DAG run in it."""
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+                           capture_output=True, text=True, check=True).stdout.split()
+    work = tmp_path_factory.mktemp("pipeline")
+    for name in files:
+        if (REPO / name).is_file():
+            (work / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, work / name)
+    data_config = [f"wikitext_dir={real_wikitext_dir}"]
+    if not (real_wikitext_dir / "wiki.train.raw").is_file():
+        data_config.append("wikitext_train_split=test")
+    (work / "config" / "local.yaml").write_text(yaml.safe_dump(dict(item.split("=", 1) for item in data_config)))
+    start = time.perf_counter()
+    result = snakemake(work, "--cores", "2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    print(f"smoke DAG: {time.perf_counter() - start:.1f} s")
+    return work
+
+
+def snakemake(work: Path, *args, overlays=()):
+    configfiles = ["config/smoke.yaml", "config/local.yaml", *overlays]
+    return subprocess.run([*SNAKEMAKE, *args, "--configfile", *configfiles], cwd=work, capture_output=True, text=True)
+
+
+def planned(work: Path, *overlays) -> set:
+    """Outputs a dry run would (re)build."""
+    result = snakemake(work, "-n", "--cores", "1", overlays=overlays)
+    assert result.returncode == 0, result.stdout + result.stderr
+    outputs = set()
+    for line in result.stdout.splitlines():
+        match = re.match(r"\s+output: (.*)", line)
+        if match:
+            outputs.update(path.strip() for path in match.group(1).split(","))
+    return outputs
+
+
+def overlay(work: Path, name: str, content: dict) -> str:
+    (work / "config" / name).write_text(yaml.safe_dump(content))
+    return f"config/{name}"
+
+
+def runs_in(outputs: set) -> set:
+    return {str(Path(path).parent) for path in outputs if path.startswith("results/runs/")}
+
+
+def test_smoke_dag_builds_the_report(workdir):
+    for path in ("paper/build/main.pdf", "paper/build/main.tex", "results/metrics.csv", "results/claims.csv",
+                 "paper/figures/fig2_lm_bpb.pdf", "paper/figures/fig2_lm_bpb.png"):
+        assert (workdir / path).stat().st_size > 0, path
+    assert (workdir / "paper/build/main.pdf").read_bytes().startswith(b"%PDF")
+    for run in SMOKE_RUNS:
+        for name in ("model.pt", "metrics.json", "train.log", "train_benchmark.tsv"):
+            assert (workdir / run / name).is_file(), f"{run}/{name}"
+
+
+def test_nothing_to_do_after_a_complete_run(workdir):
+    assert planned(workdir) == set()
+
+
+def test_learning_rate_change_reruns_that_variant_and_what_depends_on_it(workdir):
+    outputs = planned(workdir, overlay(workdir, "lr.yaml", {"experiments": {"lm": {"overrides": {"unimatrix_core": {"lr": 1.0e-3}}}}}))
+    assert runs_in(outputs) == {"results/runs/lm/unimatrix_core/faithful/seed7", "results/runs/lm/unimatrix_core/corrected/seed7"}
+    assert {"results/metrics/lm.csv", "results/metrics.csv", "paper/tables/table1_lm.tex",
+            "paper/build/main.pdf", "results/claims.csv"} <= outputs
+    assert "results/metrics/recall.csv" not in outputs and "paper/tables/table3_recall.tex" not in outputs
+    assert "data/wikitext2/train_stream.pt" not in outputs
+
+
+def test_new_seed_trains_only_the_new_runs(workdir):
+    outputs = planned(workdir, overlay(workdir, "seed.yaml", {"recipes": {"R-AR": {"seeds": [19, 1019]}}}))
+    assert runs_in(outputs) == {run.replace("seed19", "seed1019") for run in SMOKE_RUNS if "/recall/" in run}
+
+
+def test_figure_code_change_regenerates_only_the_figure_and_report(workdir):
+    script = workdir / "repro" / "figures" / "fig2_lm_bpb.py"
+    script.write_text(script.read_text() + "\n# restyled\n")
+    outputs = planned(workdir)
+    assert runs_in(outputs) == set()
+    assert "paper/figures/fig2_lm_bpb.pdf" in outputs and "paper/build/main.pdf" in outputs
+    assert not any(path.startswith("results/") for path in outputs)
+    result = snakemake(workdir, "--cores", "2")
+    assert result.returncode == 0, result.stderr
+    assert planned(workdir) == set()
+
+
+def test_lint_reports_nothing(workdir):
+    result = snakemake(workdir, "--lint")
+    assert result.returncode == 0 and "Congratulations" in result.stdout + result.stderr, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("content, message", [
+    ({"experiments": {"lm": {"variants": ["transformer", "unimatrix_cor"]}}},
+     "experiments.lm.variants.1': 'unimatrix_cor' is not a known variant; valid: transformer"),
+    ({"recipes": {"R-LM": {"steps": -1}}}, "recipes.R-LM.steps': -1 is less than the minimum of 1"),
+])
+def test_bad_config_fails_before_any_job(workdir, content, message):
+    before = sorted(p for p in (workdir / "results").rglob("*"))
+    result = snakemake(workdir, "--cores", "1", overlays=[overlay(workdir, "bad.yaml", content)])
+    assert result.returncode != 0 and message in result.stdout + result.stderr
+    assert sorted(p for p in (workdir / "results").rglob("*")) == before
+
+
+def test_interrupted_training_is_not_mistaken_for_finished(workdir):
+    long_run = overlay(workdir, "long.yaml", {"recipes": {"R-AR": {"steps": 300}}})
+    run = workdir / "results/runs/recall/transformer/faithful/seed19"
+    process = subprocess.Popen([*SNAKEMAKE, "--cores", "1", "--configfile", "config/smoke.yaml", "config/local.yaml", long_run,
+                                "--", f"{run.relative_to(workdir)}/metrics.json"],
+                               cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    def steps_done() -> bool:
+        log = run / "train.log"
+        return log.exists() and re.search(r" [1-9]\d*/300 ", log.read_text(errors="replace")) is not None
+
+    deadline = time.time() + 120
+    while not steps_done():
+        assert time.time() < deadline and process.poll() is None, "training never got going"
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not (run / "model.pt").exists() and not (run / "metrics.json").exists()
+    assert f"{run.relative_to(workdir)}/model.pt" in planned(workdir, long_run)
+    result = snakemake(workdir, "--cores", "1", overlays=[long_run])
+    assert result.returncode == 0, result.stderr
+    assert (run / "metrics.json").is_file() and planned(workdir, long_run) == set()

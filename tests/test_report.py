@@ -1,0 +1,325 @@
+"""The report side: statistics over seeds, comparison tables, claims, Figure 2, and the LaTeX report
+(compiled with the real TeX install). Every input is a small fake written to tmp_path."""
+import json
+import math
+import statistics
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from repro.figures import fig2_lm_bpb
+from repro.report import claims, latex, render, stats, table
+from repro.report.reported import Reported
+
+REPO = Path(__file__).resolve().parent.parent
+PAPER = REPO / "paper"
+TEMPLATES = PAPER / "templates"
+COLUMNS = ["experiment", "variant", "mode", "seed", "metric", "value"]
+VARIANTS = {"transformer": "transformer", "unimatrix_core": "unimatrix-core",
+            "unimatrix_rosa": "unimatrix-rosa", "unimatrix_discovery": "unimatrix-discovery"}
+LM_SPEC = {
+    "caption": "LM pilot (paper Table 1).", "label": "tab:table1_lm", "paper_experiment": "T1_lm_pilot",
+    "columns": [{"metric": "params", "label": "Params", "format": "{:,.0f}"},
+                {"metric": "val_bpb", "label": "Val. BPB", "format": "{:.3f}"},
+                {"metric": "train_loss_final", "label": "Train loss", "format": "{:.3f}"}],
+    "rows": [{"variant": "transformer", "mode": "both", "label": "Transformer", "paper_name": "transformer"},
+             {"variant": "unimatrix_core", "mode": "faithful", "label": "UniMatrix-Core", "paper_name": "unimatrix-core"},
+             {"variant": "unimatrix_core", "mode": "corrected", "label": "UniMatrix-Core", "paper_name": "unimatrix-core"}],
+}
+
+
+def tidy(experiment: str, runs: dict) -> pd.DataFrame:
+    """runs: {(variant, mode): {metric: [value per seed]}} -> the tidy metrics frame (seeds 7, 1007, ...)."""
+    rows = [(experiment, variant, mode, 7 + 1000 * i, metric, value)
+            for (variant, mode), metrics in runs.items() for metric, values in metrics.items()
+            for i, value in enumerate(values)]
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def write_reported(path: Path, rows) -> Path:
+    pd.DataFrame(rows, columns=["experiment", "model", "metric", "value"]).to_csv(path, index=False)
+    return path
+
+
+def paper_value(experiment: str, model: str, metric: str) -> float:
+    return Reported(PAPER / "reported.csv").get(experiment, model, metric)
+
+
+def full_metrics() -> pd.DataFrame:
+    """Both experiments, all four models, three seeds, near the paper's numbers."""
+    frames = []
+    for experiment, paper_experiment, metric, offsets in (
+            ("lm", "T1_lm_pilot", "val_bpb", (-0.01, 0.0, 0.012)),
+            ("recall", "T3_recall_pilot", "accuracy_pct", (-0.05, 0.0, 0.05))):
+        runs = {}
+        for variant, paper_name in VARIANTS.items():
+            params = paper_value(paper_experiment, paper_name, "params")
+            centre = paper_value(paper_experiment, paper_name, metric)
+            for mode in ("faithful",) if variant == "transformer" else ("faithful", "corrected"):
+                shift = 0.02 if mode == "corrected" else 0.0
+                runs[(variant, mode)] = {"params": [params] * 3, metric: [centre + shift + o for o in offsets],
+                                         "val_ppl" if experiment == "lm" else "eval_loss": [2.0, 2.1, 2.2]}
+        frames.append(tidy(experiment, runs))
+    return pd.concat(frames, ignore_index=True)
+
+
+# ---- statistics ---------------------------------------------------------------------------------
+
+def test_summary_of_three_values_uses_student_t_with_two_degrees_of_freedom():
+    summary = stats.summarize([1.0, 2.0, 3.0])
+    assert summary.mean == pytest.approx(2.0)
+    assert summary.std == pytest.approx(1.0)
+    assert summary.n == 3
+    assert summary.ci95 == pytest.approx(4.303 / math.sqrt(3), abs=1e-3)  # 2.484
+
+
+def test_summary_matches_the_standard_library_and_uses_the_normal_quantile_beyond_30():
+    values = [0.5 * i + (i % 3) for i in range(40)]
+    summary = stats.summarize(values)
+    assert summary.std == pytest.approx(statistics.stdev(values))
+    assert summary.ci95 == pytest.approx(1.96 * statistics.stdev(values) / math.sqrt(40))
+    assert stats.t_975(10) == pytest.approx(2.228, abs=1e-3)
+    assert stats.t_975(30) == pytest.approx(2.042, abs=1e-3)
+
+
+def test_a_single_value_has_no_spread_and_no_confidence_interval():
+    summary = stats.summarize([5.0])
+    assert (summary.mean, summary.std, summary.n, summary.ci95) == (5.0, None, 1, None)
+
+
+# ---- comparison table ---------------------------------------------------------------------------
+
+def test_table_puts_the_paper_value_beside_mean_std_and_n(tmp_path):
+    transformer_bpb, core_bpb, core_corrected_bpb = [5.10, 5.14], [5.07, 5.09, 5.11], [5.3]
+    metrics = tidy("lm", {
+        ("transformer", "faithful"): {"params": [174848, 174848], "val_bpb": transformer_bpb, "train_loss_final": [3.1, 3.3]},
+        ("unimatrix_core", "faithful"): {"params": [83140] * 3, "val_bpb": core_bpb, "train_loss_final": [3.0] * 3},
+        ("unimatrix_core", "corrected"): {"params": [83140], "val_bpb": core_corrected_bpb, "train_loss_final": [3.4]},
+    })
+    metrics_csv, out = tmp_path / "lm.csv", tmp_path / "tables" / "table1_lm.tex"
+    metrics.to_csv(metrics_csv, index=False)
+    table.main(["--spec", json.dumps(LM_SPEC), "--metrics", str(metrics_csv), "--reported", str(PAPER / "reported.csv"),
+                "--template", str(TEMPLATES / "comparison_table.tex.j2"), "--out", str(out)])
+    rows = {line.split(" & ")[0] + "/" + line.split(" & ")[1]: line.split(" & ")
+            for line in out.read_text().splitlines() if line.startswith(("Transformer", "UniMatrix"))}
+    assert set(rows) == {"Transformer/both", "UniMatrix-Core/faithful", "UniMatrix-Core/corrected"}
+    transformer = rows["Transformer/both"]
+    assert transformer[2] == f"{paper_value('T1_lm_pilot', 'transformer', 'params'):,.0f}"
+    assert transformer[3] == "174,848"  # identical across seeds: no spread shown
+    assert transformer[4] == f"{paper_value('T1_lm_pilot', 'transformer', 'val_bpb'):.3f}"
+    assert transformer[5] == f"{statistics.mean(transformer_bpb):.3f} $\\pm$ {statistics.stdev(transformer_bpb):.3f}"
+    assert transformer[6] == "---"  # the paper prints no training loss
+    assert transformer[-1].rstrip(" \\") == "2"
+    core = rows["UniMatrix-Core/faithful"]
+    assert core[5] == f"{statistics.mean(core_bpb):.3f} $\\pm$ {statistics.stdev(core_bpb):.3f}"
+    assert core[-1].rstrip(" \\") == "3"
+    corrected = rows["UniMatrix-Core/corrected"]
+    assert corrected[4] == f"{paper_value('T1_lm_pilot', 'unimatrix-core', 'val_bpb'):.3f}"
+    assert corrected[5] == f"{core_corrected_bpb[0]:.3f}"  # one seed: no std
+    assert corrected[-1].rstrip(" \\") == "1"
+    assert "\\caption{LM pilot (paper Table 1).}" in out.read_text()
+
+
+def test_data_strings_are_escaped_and_latex_markup_is_kept():
+    assert latex.escape("a_b & 50% #1 {x} ~ ^ \\") == \
+        "a\\_b \\& 50\\% \\#1 \\{x\\} \\textasciitilde{} \\textasciicircum{} \\textbackslash{}"
+    template = latex.environment(TEMPLATES).from_string("<< data >>|<< markup >>|<< missing >>")
+    assert template.render(data="Acc (%)", markup=latex.Latex("Acc (\\%)"), missing=None) == "Acc (\\%)|Acc (\\%)|---"
+
+
+# ---- claims -------------------------------------------------------------------------------------
+
+def claim(kind: str, variant: str = "unimatrix_core", **fields) -> dict:
+    return {"id": f"{kind}_{variant}", "table": "Table 1", "text": "a claim", "experiment": "lm", "kind": kind,
+            "metric": "val_bpb", "variant": variant, "paper": f"P/{variant}/val_bpb", **fields}
+
+
+def evaluate(tmp_path, claim_list, runs) -> pd.DataFrame:
+    reported = write_reported(tmp_path / "reported.csv", [
+        ("P", "transformer", "val_bpb", 5.124), ("P", "unimatrix_core", "val_bpb", 5.084),
+        ("P", "unimatrix_core", "params", 83140), ("P", "unimatrix_core", "reduction", 52.5)])
+    return claims.evaluate(claim_list, tidy("lm", runs), Reported(reported)).set_index(["claim", "mode"])
+
+
+def test_claim_within_tolerance_is_reproduced_and_outside_is_not(tmp_path):
+    within = evaluate(tmp_path, [claim("within", tolerance=0.05)],
+                      {("unimatrix_core", "faithful"): {"val_bpb": [5.08, 5.09, 5.10]}})
+    outside = evaluate(tmp_path, [claim("within", tolerance=0.05)],
+                       {("unimatrix_core", "faithful"): {"val_bpb": [5.30, 5.31, 5.32]}})
+    assert within.loc[("within_unimatrix_core", "faithful"), "verdict"] == "reproduced"
+    assert outside.loc[("within_unimatrix_core", "faithful"), "verdict"] == "not reproduced"
+    row = within.loc[("within_unimatrix_core", "faithful")]
+    assert row["paper"] == pytest.approx(5.084)
+    assert row["ours"] == pytest.approx(5.09)
+    assert row["ci95"] == pytest.approx(stats.summarize([5.08, 5.09, 5.10]).ci95)
+    assert row["n"] == 3
+    assert (row["band_low"], row["band_high"]) == pytest.approx((5.034, 5.134))
+
+
+def test_claim_whose_interval_straddles_the_band_edge_is_inconclusive(tmp_path):
+    # mean 5.12 lies inside 5.084 ± 0.05, but the CI (± ~0.25) reaches beyond 5.134
+    result = evaluate(tmp_path, [claim("within", tolerance=0.05)],
+                      {("unimatrix_core", "faithful"): {"val_bpb": [5.02, 5.12, 5.22]}})
+    assert result.loc[("within_unimatrix_core", "faithful"), "verdict"] == "inconclusive"
+
+
+def test_single_run_is_judged_on_its_value(tmp_path):
+    inside = evaluate(tmp_path, [claim("within", tolerance=0.05)], {("unimatrix_core", "faithful"): {"val_bpb": [5.13]}})
+    outside = evaluate(tmp_path, [claim("within", tolerance=0.05)], {("unimatrix_core", "faithful"): {"val_bpb": [5.14]}})
+    assert inside.loc[("within_unimatrix_core", "faithful"), "verdict"] == "reproduced"
+    assert pd.isna(inside.loc[("within_unimatrix_core", "faithful"), "ci95"])
+    assert outside.loc[("within_unimatrix_core", "faithful"), "verdict"] == "not reproduced"
+
+
+def test_claims_run_in_corrected_mode_with_the_transformer_as_baseline_of_both(tmp_path):
+    ordering = claim("less_than", than=[{"variant": "transformer", "paper": "P/transformer/val_bpb"}])
+    result = evaluate(tmp_path, [ordering, claim("within", variant="transformer", tolerance=0.05)], {
+        ("transformer", "faithful"): {"val_bpb": [5.12, 5.13, 5.14]},
+        ("unimatrix_core", "faithful"): {"val_bpb": [5.08, 5.09, 5.10]},
+        ("unimatrix_core", "corrected"): {"val_bpb": [5.20, 5.21, 5.22]},
+    })
+    assert set(result.index) == {("less_than_unimatrix_core", "faithful"), ("less_than_unimatrix_core", "corrected"),
+                                 ("within_transformer", "faithful")}
+    assert result.loc[("less_than_unimatrix_core", "faithful"), "verdict"] == "reproduced"
+    assert result.loc[("less_than_unimatrix_core", "faithful"), "ours"] == pytest.approx(0.04)
+    assert result.loc[("less_than_unimatrix_core", "faithful"), "paper"] == pytest.approx(5.124 - 5.084)
+    assert result.loc[("less_than_unimatrix_core", "corrected"), "verdict"] == "not reproduced"
+    assert result.loc[("less_than_unimatrix_core", "corrected"), "ours"] == pytest.approx(-0.08)
+
+
+def test_greater_than_all_reports_the_worst_comparison(tmp_path):
+    beats_all = claim("greater_than", variant="transformer", than=[
+        {"variant": "unimatrix_core", "paper": "P/unimatrix_core/val_bpb"},
+        {"variant": "unimatrix_rosa", "paper": "P/unimatrix_core/val_bpb"}])
+    result = evaluate(tmp_path, [beats_all], {
+        ("transformer", "faithful"): {"val_bpb": [5.12, 5.13, 5.14]},
+        ("unimatrix_core", "faithful"): {"val_bpb": [5.02, 5.03, 5.04]},
+        ("unimatrix_rosa", "faithful"): {"val_bpb": [5.12, 5.14, 5.13]},
+    })
+    row = result.loc[("greater_than_transformer", "faithful")]
+    assert row["verdict"] == "inconclusive"
+    assert row["quantity"] == "transformer - unimatrix_rosa val_bpb"
+
+
+def test_exact_and_reduction_claims(tmp_path):
+    exact = claim("exact", metric="params", paper="P/unimatrix_core/params")
+    reduction = claim("reduction_pct", metric="params", reference="transformer", paper="P/unimatrix_core/reduction",
+                      tolerance=0.05)
+    good = evaluate(tmp_path, [exact, reduction], {("unimatrix_core", "faithful"): {"params": [83140] * 2},
+                                                   ("transformer", "faithful"): {"params": [174848] * 2}})
+    bad = evaluate(tmp_path, [exact, reduction], {("unimatrix_core", "faithful"): {"params": [83140, 83141]},
+                                                  ("transformer", "faithful"): {"params": [160000] * 2}})
+    assert good.loc[("exact_unimatrix_core", "faithful"), "verdict"] == "reproduced"
+    assert good.loc[("reduction_pct_unimatrix_core", "faithful"), "ours"] == pytest.approx(100 * (1 - 83140 / 174848))
+    assert good.loc[("reduction_pct_unimatrix_core", "faithful"), "verdict"] == "reproduced"
+    assert bad.loc[("exact_unimatrix_core", "faithful"), "verdict"] == "not reproduced"
+    assert bad.loc[("reduction_pct_unimatrix_core", "faithful"), "verdict"] == "not reproduced"
+
+
+def test_every_claim_of_the_paper_evaluates_against_runs_near_the_paper(tmp_path):
+    paper_claims = yaml.safe_load((PAPER / "claims.yaml").read_text())["claims"]
+    result = claims.evaluate(paper_claims, full_metrics(), Reported(PAPER / "reported.csv"))
+    assert len({c["id"] for c in paper_claims}) == len(paper_claims)
+    assert set(result["claim"]) == {c["id"] for c in paper_claims}
+    faithful = result[result["mode"] == "faithful"].set_index("claim")["verdict"]
+    assert (faithful == "reproduced").all(), faithful[faithful != "reproduced"]
+    # only claims about the transformer alone lack a corrected row
+    corrected = set(result.loc[result["mode"] == "corrected", "claim"])
+    assert {c["id"] for c in paper_claims if c["id"] not in corrected} == \
+        {c["id"] for c in paper_claims if c["variant"] == "transformer" and not c.get("than")}
+
+
+def test_reported_csv_holds_the_papers_numbers_once_each():
+    reported = pd.read_csv(PAPER / "reported.csv")
+    assert list(reported.columns) == ["experiment", "model", "metric", "value"]
+    assert not reported.duplicated(["experiment", "model", "metric"]).any()
+    rosa = paper_value("T1_lm_pilot", "unimatrix-rosa", "params")
+    transformer = paper_value("T1_lm_pilot", "transformer", "params")
+    assert round(100 * (1 - rosa / transformer), 1) == \
+        paper_value("T1_lm_pilot", "unimatrix-rosa", "param_reduction_vs_transformer_pct")
+
+
+# ---- figure -------------------------------------------------------------------------------------
+
+def png_size(path: Path) -> tuple[int, int]:
+    return struct.unpack(">II", path.read_bytes()[16:24])
+
+
+def test_figure_2_writes_pdf_and_png_deterministically(tmp_path):
+    metrics_csv = tmp_path / "lm.csv"
+    full_metrics().query("experiment == 'lm'").to_csv(metrics_csv, index=False)
+    outputs = []
+    for attempt in ("a", "b"):
+        pdf, png = tmp_path / attempt / "fig2.pdf", tmp_path / attempt / "fig2.png"
+        fig2_lm_bpb.main(["--metrics", str(metrics_csv), "--reported", str(PAPER / "reported.csv"),
+                          "--out-pdf", str(pdf), "--out-png", str(png)])
+        assert pdf.read_bytes().startswith(b"%PDF")
+        assert png.read_bytes().startswith(b"\x89PNG")
+        outputs.append((pdf.read_bytes(), png.read_bytes()))
+    assert png_size(png) == (8 * 200, round(4.8 * 200))
+    assert b"CreationDate" not in outputs[0][0]
+    assert outputs[0] == outputs[1]
+
+
+# ---- the whole report ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("module", ["repro.report.stats", "repro.report.table", "repro.report.claims",
+                                    "repro.report.render", "repro.figures.fig2_lm_bpb"])
+def test_every_step_has_a_command_line(module):
+    result = subprocess.run([sys.executable, "-m", module, "--help"], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "--out" in result.stdout
+
+
+def test_report_renders_and_compiles_to_pdf(tmp_path):
+    metrics = full_metrics()
+    metrics_csv = tmp_path / "results" / "metrics.csv"
+    metrics_csv.parent.mkdir()
+    metrics.to_csv(metrics_csv, index=False)
+    deviation = "Trained on the test split (wiki.test.raw) because train_ok & 100% of #files were missing."
+    provenance = {"train_split": "test", "train_split_deviation": deviation, "data_source": "local dir ~/data_wt2",
+                  "splits": [{"split": "valid", "file_sha256": "ab" * 32, "official": True, "tokens": 1139324}],
+                  "code_versions": ["abc123+dirty"], "devices": ["cpu"],
+                  "library_versions": {"torch": "2.13.0", "python": "3.11"}, "n_runs": 21, "config_hash": "f00d"}
+    (tmp_path / "results" / "provenance.json").write_text(json.dumps(provenance))
+    paper = tmp_path / "paper"
+    specs = {"table1_lm": ("lm", LM_SPEC), "table3_recall": ("recall", {
+        **LM_SPEC, "caption": "Recall (paper Table 3).", "label": "tab:table3_recall", "paper_experiment": "T3_recall_pilot",
+        "columns": [{"metric": "accuracy_pct", "label": "Accuracy (\\%)", "format": "{:.1f}"}]})}
+    for name, (experiment, spec) in specs.items():
+        experiment_csv = tmp_path / "results" / f"{experiment}.csv"
+        metrics.query("experiment == @experiment").to_csv(experiment_csv, index=False)
+        table.main(["--spec", json.dumps(spec), "--metrics", str(experiment_csv), "--reported", str(PAPER / "reported.csv"),
+                    "--template", str(TEMPLATES / "comparison_table.tex.j2"), "--out", str(paper / "tables" / f"{name}.tex")])
+    fig2_lm_bpb.main(["--metrics", str(tmp_path / "results" / "lm.csv"), "--reported", str(PAPER / "reported.csv"),
+                      "--out-pdf", str(paper / "figures" / "fig2_lm_bpb.pdf"),
+                      "--out-png", str(paper / "figures" / "fig2_lm_bpb.png")])
+    claims.main(["--claims", str(PAPER / "claims.yaml"), "--metrics", str(metrics_csv),
+                 "--reported", str(PAPER / "reported.csv"), "--template", str(TEMPLATES / "claims_table.tex.j2"),
+                 "--out-csv", str(tmp_path / "results" / "claims.csv"), "--out-tex", str(paper / "tables" / "claims.tex")])
+    main_tex = paper / "build" / "main.tex"
+    render.main(["--template", str(TEMPLATES / "main.tex.j2"), "--provenance", str(tmp_path / "results" / "provenance.json"),
+                 "--claims", str(tmp_path / "results" / "claims.csv"), "--table1", str(paper / "tables" / "table1_lm.tex"),
+                 "--figure2", str(paper / "figures" / "fig2_lm_bpb.pdf"), "--table3", str(paper / "tables" / "table3_recall.tex"),
+                 "--claims-table", str(paper / "tables" / "claims.tex"), "--out", str(main_tex)])
+
+    source = main_tex.read_text()
+    assert latex.escape(deviation) in source
+    assert "\\input{../tables/table1_lm.tex}" in source
+    assert "\\includegraphics[width=\\textwidth]{../figures/fig2_lm_bpb.pdf}" in source
+    for script in ("repro.report.table", "repro.figures.fig2\\_lm\\_bpb", "repro.report.claims"):
+        assert script in source
+    claim_rows = pd.read_csv(tmp_path / "results" / "claims.csv")
+    faithful = claim_rows[claim_rows["mode"] == "faithful"]
+    assert f"\\emph{{faithful}} mode, {len(faithful)} claims:" in source
+    assert f"{(faithful['verdict'] == 'reproduced').sum()} reproduced" in source
+
+    result = subprocess.run(["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-cd", str(main_tex)],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert (paper / "build" / "main.pdf").read_bytes().startswith(b"%PDF")

@@ -1,0 +1,47 @@
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from repro.config import Run, eval_settings, load, train_settings
+from repro.evaluate import evaluate
+from repro.train import NonFiniteLoss, train
+
+from conftest import REPO
+
+
+def tiny_run(variant, **recipe):
+    config = load(REPO / "config" / "config.yaml", REPO / "config" / "smoke.yaml")
+    config["device"] = "cpu"
+    config["recipes"]["R-AR"].update(recipe)
+    run = Run("recall", variant, "faithful", 19)
+    return train_settings(config, run), eval_settings(config, run)
+
+
+@pytest.mark.parametrize("variant", ["transformer", "unimatrix_discovery"])
+def test_same_seed_gives_identical_metrics(variant):
+    settings, evaluation = tiny_run(variant, steps=4)
+    results = []
+    for _ in range(2):
+        model, record = train(settings, {}, progress=False)
+        metrics, _, _ = evaluate({"settings": settings, "state_dict": model.state_dict(), "record": record}, evaluation, {})
+        results.append((record["losses"], {k: v for k, v in metrics.items() if not k.endswith("seconds")}))
+    assert results[0] == results[1]
+    assert train(dict(settings, seed=20), {}, progress=False)[1]["losses"] != results[0][0]
+
+
+def test_diverging_loss_stops_the_run_naming_run_and_step():
+    settings, _ = tiny_run("transformer", steps=20, lr=1e30)
+    with pytest.raises(NonFiniteLoss, match=r"run recall/transformer/faithful/seed19: loss is nan at step \d+"):
+        train(settings, {}, progress=False)
+
+
+def test_diverged_run_writes_no_checkpoint(tmp_path):
+    settings, _ = tiny_run("transformer", steps=20, lr=1e30)
+    checkpoint = tmp_path / "model.pt"
+    result = subprocess.run([sys.executable, "-m", "repro.train", "--settings", json.dumps(settings), "--checkpoint", str(checkpoint)],
+                            cwd=REPO, capture_output=True, text=True)
+    assert result.returncode != 0 and "loss is nan at step" in result.stderr
+    assert list(tmp_path.iterdir()) == []
