@@ -55,7 +55,7 @@ class CausalSelfAttention(nn.Module):
         return self.out_proj(y.transpose(1, 2).reshape(B, T, d))
 
 
-class Embedding(nn.Module):
+class TokenPositionEmbedding(nn.Module):
     """Input embedding Drop(E[x_t] + Pos[t]) and the tied output head logits_t = E h_t."""
 
     def __init__(self, vocab_size: int, max_seq_len: int, d: int, dropout: float):

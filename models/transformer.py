@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import torch.nn as nn
 
-from models.layers import FFN, CausalSelfAttention, Embedding, init_normal
+from models.layers import FFN, CausalSelfAttention, TokenPositionEmbedding, init_normal
 
 
 @dataclass
@@ -35,7 +35,7 @@ class Transformer(nn.Module):
     def __init__(self, cfg: TransformerConfig):
         super().__init__()
         self.cfg = cfg
-        self.embed = Embedding(cfg.vocab_size, cfg.max_seq_len, cfg.d_model, cfg.dropout)
+        self.embed = TokenPositionEmbedding(cfg.vocab_size, cfg.max_seq_len, cfg.d_model, cfg.dropout)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
         self.ln_f = nn.LayerNorm(cfg.d_model)
         self.apply(init_normal)

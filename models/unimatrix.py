@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from models.layers import FFN, Embedding, init_normal
+from models.layers import FFN, TokenPositionEmbedding, init_normal
 from models.matrix_state import matrix_state
 
 
@@ -93,7 +93,7 @@ class UniMatrix(nn.Module):
             raise ValueError(f"pad_id={cfg.pad_id} is outside the vocabulary of size {cfg.vocab_size}")
         self.cfg = cfg
         d = cfg.d_model
-        self.embed = Embedding(cfg.vocab_size, cfg.max_seq_len, d, cfg.dropout)
+        self.embed = TokenPositionEmbedding(cfg.vocab_size, cfg.max_seq_len, d, cfg.dropout)
         self.block = UniMatrixBlock(cfg)
         if cfg.rosa:
             self.rosa_table = nn.Embedding(cfg.vocab_size, d)

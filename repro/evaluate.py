@@ -5,6 +5,7 @@ Run by hand: python -m repro.evaluate --settings '<json>' --checkpoint model.pt 
 """
 import argparse
 import json
+import sys
 import time
 
 import torch
@@ -45,12 +46,15 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--settings", required=True, help="evaluation settings (JSON), as repro.config.eval_settings makes them")
     parser.add_argument("--checkpoint", required=True)
+    parser.add_argument("--trained-with", help="settings hash the checkpoint must have been trained with (refuses a stale one)")
     parser.add_argument("--data", action="append", default=[], metavar="ROLE=PATH", help="e.g. valid=data/wikitext2/valid_stream.pt")
     parser.add_argument("--manifest", help="data manifest whose hashes the metrics record (LM runs)")
     parser.add_argument("--metrics", required=True, help="metrics.json to write")
     args = parser.parse_args(argv)
     eval_settings = json.loads(args.settings)
     checkpoint = torch.load(args.checkpoint)
+    if args.trained_with and settings_hash(checkpoint["settings"]) != args.trained_with:
+        sys.exit(f"error: {args.checkpoint} was trained with other settings than the config now gives; retrain it")
     metrics, eval_data, eval_device = evaluate(checkpoint, eval_settings, load_data(args.data))
     train_settings = checkpoint["settings"]
     manifest = json.loads(open(args.manifest).read()) if args.manifest else {}

@@ -1,17 +1,15 @@
 # Read the config once: validate it (schema + references, defaults filled) and build the run table.
 import json
-import os
 import sys
 
 sys.path.insert(0, workflow.basedir)
-# Jobs run the code that sits next to this Snakefile, not some other installed copy.
-os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")]))
 
 from repro.config import (
     ConfigError,
     Run,
     eval_settings,
     runs,
+    settings_hash,
     table_spec,
     train_settings,
     validate,
@@ -49,3 +47,19 @@ def metrics_files(experiment):
 
 def as_json(settings):
     return json.dumps(settings, sort_keys=True)
+
+
+def train_data(wildcards):
+    """LM runs read the prepared training stream; synthetic tasks generate their data."""
+    if task_of(wildcards) == "lm":
+        return {"train": "data/wikitext2/train_stream.pt"}
+    return {}
+
+
+def eval_data(wildcards):
+    if task_of(wildcards) == "lm":
+        return {
+            "valid": "data/wikitext2/valid_stream.pt",
+            "manifest": "data/wikitext2/manifest.json",
+        }
+    return {}

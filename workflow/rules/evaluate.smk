@@ -1,12 +1,3 @@
-def eval_data(wildcards):
-    if task_of(wildcards) == "lm":
-        return {
-            "valid": rules.prepare_wikitext.output.valid,
-            "manifest": rules.prepare_wikitext.output.manifest,
-        }
-    return {}
-
-
 rule evaluate:
     input:
         unpack(eval_data),
@@ -15,6 +6,9 @@ rule evaluate:
         metrics=f"{RUN_DIR}/metrics.json",
     params:
         settings=lambda wildcards: as_json(eval_settings(config, run_of(wildcards))),
+        # Ties the metrics to the training settings too: a changed recipe reruns the evaluation
+        # even where its checkpoint was deleted, and a stale checkpoint is refused.
+        trained_with=lambda wildcards: settings_hash(train_settings(config, run_of(wildcards))),
         data=lambda wildcards, input: (
             f"--data valid={input.valid} --manifest {input.manifest}"
             if "valid" in input.keys()
@@ -28,6 +22,7 @@ rule evaluate:
         "../../environment.yml"
     shell:
         "python -m repro.evaluate --settings {params.settings:q} --checkpoint {input.checkpoint} "
+        "--trained-with {params.trained_with} "
         "{params.data} --metrics {output.metrics} 2> {log}"
 
 

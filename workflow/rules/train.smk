@@ -1,10 +1,3 @@
-def train_data(wildcards):
-    """LM runs read the prepared training stream; synthetic tasks generate their data."""
-    if task_of(wildcards) == "lm":
-        return {"train": rules.prepare_wikitext.output.train}
-    return {}
-
-
 rule train:
     input:
         unpack(train_data),
