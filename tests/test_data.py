@@ -1,5 +1,9 @@
 import math
+import os
+import re
 import shutil
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -9,7 +13,7 @@ from repro.data.wikitext import (
 )
 from repro.tasks import lm
 
-from conftest import FIXTURE_WIKITEXT
+from conftest import FIXTURE_WIKITEXT, REPO
 
 
 def test_fixture_stream_keeps_stripped_nonblank_lines_between_bos_and_eos():
@@ -82,3 +86,12 @@ def test_one_pass_records_both_evaluation_lengths(real_wikitext_dir):
         assert metrics[f"val_ppl_{n}batches"] == pytest.approx(2 ** metrics[f"val_bpb_{n}batches"], rel=1e-9)
     assert metrics["val_bpb"] == metrics["val_bpb_128batches"] != metrics["val_bpb_64batches"]
     assert data["valid_targets_scored"] == 128 * 16 * 128
+
+
+def test_unreachable_hub_says_how_to_provide_the_data(tmp_path):
+    # A fresh process, so the offline switch is read (as on a machine without the hub, minus the retries).
+    result = subprocess.run([sys.executable, "-m", "repro.data.prepare_wikitext", "--out-dir", str(tmp_path)],
+                            cwd=REPO, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert result.returncode != 0
+    assert re.search(r"could not load Salesforce/wikitext.*--config wikitext_dir=/path/to/dir", result.stderr)
+    assert list(tmp_path.iterdir()) == []
