@@ -21,3 +21,4 @@ rule all:
     input:
         "paper/build/main.pdf",
         "results/claims.csv",
+        "results/summary.csv",

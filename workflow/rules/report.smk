@@ -93,3 +93,17 @@ rule compile_report:
         "../../environment.yml"
     shell:
         "latexmk -pdf -interaction=nonstopmode -halt-on-error -cd {input.tex} > {log} 2>&1"
+
+
+rule summarize:
+    input:
+        metrics="results/metrics.csv",
+        code="repro/report/stats.py",
+    output:
+        "results/summary.csv",
+    log:
+        "results/logs/summarize.log",
+    conda:
+        "../../environment.yml"
+    shell:
+        "python -m repro.report.stats --metrics {input.metrics} --out {output} 2> {log}"
