@@ -9,6 +9,11 @@ from models.matrix_state import FORMS
 from models.transformer import Transformer, TransformerConfig
 from models.unimatrix import UniMatrix, UniMatrixConfig
 
+# Optional UniMatrix keys (absent = the UniMatrixConfig default, which keeps older variants as
+# they were).
+SIDE_MEMORY_KEYS = ("side_memory", "assoc_dim", "assoc_top_k", "slots", "slot_top_k",
+                    "merge_threshold", "strength_floor", "write_gate", "pointer_logits")
+
 MODES = ("faithful", "corrected")
 
 
@@ -22,10 +27,12 @@ def _transformer(v: Mapping, *, vocab_size, max_seq_len, pad_id, mode, dropout, 
 def _unimatrix(v: Mapping, *, vocab_size, max_seq_len, pad_id, mode, dropout, recurrence):
     return UniMatrix(UniMatrixConfig(
         vocab_size=vocab_size, max_seq_len=max_seq_len, pad_id=pad_id, dropout=dropout,
-        recurrence=recurrence, carry_state_across_depth=mode == "faithful",
+        recurrence=recurrence,
+        carry_state_across_depth=mode == "faithful", batch_coupled_lookup=mode == "faithful",
         d_model=v["d_model"], depth=v["depth"], n_heads=v["n_heads"], state_size=v["state_size"],
         rosa=v["rosa"], rulemix=v["rulemix"], frobenius_guard=v["frobenius_guard"],
         step_embedding=v["step_embedding"], deep_embed_dim=v["deep_embed_dim"],
+        **{key: v[key] for key in SIDE_MEMORY_KEYS if key in v},
     ))
 
 

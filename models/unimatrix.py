@@ -1,9 +1,12 @@
 """UniMatrix shared-depth backbone (spec §4.2) and its options: ROSA (§4.4), RuleMix, Frobenius
-guard, step embeddings and DeepEmbed (§4.5). Core = all options off (§4.3).
+guard, step embeddings and DeepEmbed (§4.5), and a side memory: Assoc (§4.6) or SparsePointer
+(§4.7), see models/side_memory.py. Core = all options off (§4.3).
 
 One block is applied `depth` times. With carry_state_across_depth (faithful mode, D1) the matrix
 state at the end of one depth step, which summarises the whole window, initialises the next step;
 this leaks future tokens. Without it (corrected mode) every depth step starts from a zero state.
+Likewise batch_coupled_lookup (faithful, D12) runs the SparsePointer lookup for the whole batch as
+soon as any example has a filled slot; without it the test is per example.
 """
 
 from dataclasses import dataclass
@@ -14,6 +17,9 @@ import torch.nn.functional as F
 
 from models.layers import FFN, TokenPositionEmbedding, init_normal
 from models.matrix_state import matrix_state
+from models.side_memory import AssocMemory, SlotMemory
+
+SIDE_MEMORIES = ("none", "assoc", "sparse_pointer")
 
 
 @dataclass
@@ -30,9 +36,36 @@ class UniMatrixConfig:
     frobenius_guard: bool = False
     step_embedding: bool = False
     deep_embed_dim: int = 0  # 0 = no DeepEmbed
+    side_memory: str = "none"  # SIDE_MEMORIES
+    assoc_dim: int = 64  # a
+    assoc_top_k: int = 8
+    slots: int = 32  # N
+    slot_top_k: int = 4
+    merge_threshold: float = 0.85  # θ
+    strength_floor: float = 0.05  # φ
+    write_gate: bool = True
+    pointer_logits: bool = True
     carry_state_across_depth: bool = True
+    batch_coupled_lookup: bool = True
     dropout: float = 0.1
     recurrence: str = "fast"  # models.matrix_state.FORMS
+
+    def __post_init__(self):
+        if self.side_memory not in SIDE_MEMORIES:
+            raise ValueError(f"side_memory={self.side_memory!r}; valid: {', '.join(SIDE_MEMORIES)}")
+        checks = {  # key: (valid, description of the valid values)
+            "assoc_dim": (self.assoc_dim >= 1, "an integer >= 1"),
+            "assoc_top_k": (self.assoc_top_k >= 1, "an integer >= 1"),
+            "slots": (self.slots >= 1, "an integer >= 1"),
+            "slot_top_k": (1 <= self.slot_top_k <= self.slots, f"an integer in 1..slots={self.slots}"),
+            "merge_threshold": (-1 <= self.merge_threshold <= 1, "a cosine in [-1, 1]"),
+            "strength_floor": (0 <= self.strength_floor < 1, "a number in [0, 1)"),
+            "write_gate": (isinstance(self.write_gate, bool), "true or false"),
+            "pointer_logits": (isinstance(self.pointer_logits, bool), "true or false"),
+        }
+        for key, (ok, valid) in checks.items():
+            if not ok:
+                raise ValueError(f"{key}={getattr(self, key)!r}; valid: {valid}")
 
 
 class UniMatrixBlock(nn.Module):
@@ -52,14 +85,23 @@ class UniMatrixBlock(nn.Module):
         self.w_g = nn.Linear(d, d)
         if cfg.rulemix:
             self.w_mix = nn.Linear(d, 3 * H)
+        if cfg.side_memory == "assoc":
+            self.memory = AssocMemory(d, cfg.assoc_dim, cfg.assoc_top_k)
+        elif cfg.side_memory == "sparse_pointer":
+            self.memory = SlotMemory(
+                d, cfg.vocab_size, cfg.slots, cfg.slot_top_k, cfg.merge_threshold,
+                cfg.strength_floor, cfg.write_gate, cfg.pointer_logits,
+            )
         if cfg.rosa:
             self.w_rosa = nn.Linear(d, d)
         self.ln_b = nn.LayerNorm(d)
         self.ffn = FFN(d, cfg.dropout)
         self.drop = nn.Dropout(cfg.dropout)
 
-    def forward(self, x, state0, rosa_ctx):
-        # x (B, T, d); state0 (B, H, S, S) or None (zeros); rosa_ctx (B, T, d) or None
+    def forward(self, x, state0, rosa_ctx, slot_read):
+        # x (B, T, d); state0 (B, H, S, S) or None (zeros); rosa_ctx (B, T, d) or None;
+        # slot_read: SlotMemory.read's (context (B, T, d), pointer (B, T, V)) or None.
+        # Returns Z (B, T, d), the final state and the pointer bias Π (B, T, V) or None.
         cfg = self.cfg
         B, T, _ = x.shape
         H, S = cfg.n_heads, cfg.state_size
@@ -80,10 +122,19 @@ class UniMatrixBlock(nn.Module):
         )
         r = r.transpose(1, 2).reshape(B, T, H * S)
         a = torch.sigmoid(self.w_g(u)) * self.w_o(r)
+        pointer = None
+        if cfg.side_memory == "assoc":
+            a = a + self.memory(u)
+        elif cfg.side_memory == "sparse_pointer":
+            context, votes = slot_read
+            a = a + self.memory(u, context)
+            pointer = self.memory.pointer_bias(u, votes) if cfg.pointer_logits else None
         if cfg.rosa:
             a = a + torch.sigmoid(self.w_rosa(u)) * rosa_ctx
         h = x + self.drop(a)
-        return h + self.drop(self.ffn(self.ln_b(h))), state
+        # Step 12, the side-memory writes, needs nothing from h: both memories are filled from
+        # quantities known before step 11 (see models/side_memory.py).
+        return h + self.drop(self.ffn(self.ln_b(h))), state, pointer
 
 
 class UniMatrix(nn.Module):
@@ -114,12 +165,16 @@ class UniMatrix(nn.Module):
             rosa_ctx = self.rosa_table(prev)
         if cfg.deep_embed_dim:
             deep_scale = 1 + torch.sigmoid(self.deep_proj(self.deep_table(idx)))  # (B, T, d) in (1, 2)
-        state = None
+        slot_read = None
+        if cfg.side_memory == "sparse_pointer":  # identical at every depth step: read it once
+            slot_read = self.block.memory.read(self.embed.tok(idx), idx, cfg.batch_coupled_lookup)
+        state = pointer = None
         for step in range(cfg.depth):
             if cfg.step_embedding:
                 x = x + self.step_emb.weight[step]  # accumulates over steps (spec §4.2)
-            x, state_end = self.block(x, state, rosa_ctx)
+            x, state_end, pointer = self.block(x, state, rosa_ctx, slot_read)
             state = state_end if cfg.carry_state_across_depth else None
             if deep_scale is not None:
                 x = x * deep_scale  # the whole residual stream (D16)
-        return self.embed.logits(self.ln_f(x))
+        logits = self.embed.logits(self.ln_f(x))
+        return logits if pointer is None else logits + pointer  # Π of the last depth step only

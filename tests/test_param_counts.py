@@ -1,4 +1,4 @@
-"""Spec §10.1 item 1 (the families implemented so far) and D15."""
+"""Spec §10.1 item 1 (the families implemented so far), §4.12.2 and D15."""
 
 from pathlib import Path
 
@@ -17,6 +17,16 @@ PAPER_COUNTS = {  # name: (LM, recall), spec §4.12
     "unimatrix_core": (83_140, 70_660),
     "unimatrix_rosa": (103_876, 78_916),
     "unimatrix_discovery": (115_184, 83_984),
+    "unimatrix_assoc": (99_588, 87_108),  # LM counts: §4.12.2 arithmetic, not printed in the paper
+    "sparse_pointer": (87_494, 75_014),
+}
+SPARSE_POINTER_ABLATIONS = {  # recall, §4.12.2: the slot count does not change the count
+    "sparse_pointer_slots4": 75_014,
+    "sparse_pointer_slots8": 75_014,
+    "sparse_pointer_slots16": 75_014,
+    "sparse_pointer_slots32": 75_014,
+    "sparse_pointer_slots32_noptr": 74_949,
+    "sparse_pointer_slots32_nogate": 74_885,
 }
 
 
@@ -28,8 +38,16 @@ def test_paper_parameter_counts(name, mode):
         assert count_params(model) == expected
 
 
+@pytest.mark.parametrize("name", SPARSE_POINTER_ABLATIONS)
+@pytest.mark.parametrize("mode", ["faithful", "corrected"])
+def test_sparse_pointer_ablation_counts(name, mode):
+    model = build_model(VARIANTS[name], **RECALL, mode=mode, dropout=0.1)
+    assert count_params(model) == SPARSE_POINTER_ABLATIONS[name]
+
+
 @pytest.mark.parametrize("name, used", [("unimatrix_core", False), ("unimatrix_rosa", False),
-                                        ("unimatrix_discovery", True)])
+                                        ("unimatrix_discovery", True),
+                                        ("unimatrix_assoc", False), ("sparse_pointer", False)])
 def test_diagonal_write_gets_gradient_only_with_rulemix(name, used):
     model = build_model(VARIANTS[name], **LM, mode="faithful", dropout=0.1)
     model(torch.randint(0, 259, (2, 16))).sum().backward()
@@ -56,3 +74,15 @@ def test_unknown_names_are_rejected():
         build_model(core, **LM, mode="causal", dropout=0.1)
     with pytest.raises(ValueError, match="'chunked'.*fast, reference"):
         build_model(core, **LM, mode="faithful", dropout=0.1, recurrence="chunked")
+
+
+@pytest.mark.parametrize("key, value, valid", [
+    ("side_memory", "sparse", "none, assoc, sparse_pointer"),
+    ("slot_top_k", 33, "1..slots=32"),
+    ("merge_threshold", 1.5, r"\[-1, 1\]"),
+    ("strength_floor", -0.1, r"\[0, 1\)"),
+    ("write_gate", "yes", "true or false"),
+])
+def test_bad_side_memory_values_name_the_key_and_the_valid_values(key, value, valid):
+    with pytest.raises(ValueError, match=f"{key}={value!r}; valid: .*{valid}"):
+        build_model({**VARIANTS["sparse_pointer"], key: value}, **RECALL, mode="faithful", dropout=0.1)

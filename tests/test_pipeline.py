@@ -117,7 +117,7 @@ def test_lint_reports_nothing(workdir):
 
 @pytest.mark.parametrize("content, message", [
     ({"experiments": {"lm": {"variants": ["transformer", "unimatrix_cor"]}}},
-     "experiments.lm.variants.1': 'unimatrix_cor' is not a known variant; valid: transformer"),
+     "experiments.lm.variants.1': 'unimatrix_cor' is not a known variant; valid: sparse_pointer, "),
     ({"recipes": {"R-LM": {"steps": -1}}}, "recipes.R-LM.steps': -1 is less than the minimum of 1"),
 ])
 def test_bad_config_fails_before_any_job(workdir, content, message):
