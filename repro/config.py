@@ -11,8 +11,6 @@ import yaml
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "workflow" / "schemas" / "config.schema.yaml"
 # Keys of a variant that describe it for people, not the model: changing them retrains nothing.
 VARIANT_DESCRIPTION_KEYS = ("label", "paper_name", "modes")
-LM_PAD_ID = 256       # byte data: 0-255 bytes, 256 PAD, 257 BOS, 258 EOS (spec §2.1)
-RECALL_PAD_ID = 0     # recall vocabulary (spec §5.1)
 
 
 class ConfigError(ValueError):

@@ -52,14 +52,14 @@ def as_json(settings):
 def train_data(wildcards):
     """LM runs read the prepared training stream; synthetic tasks generate their data."""
     if task_of(wildcards) == "lm":
-        return {"train": "data/wikitext2/train_stream.pt"}
+        return {"train": rules.prepare_wikitext.output.train}
     return {}
 
 
 def eval_data(wildcards):
     if task_of(wildcards) == "lm":
         return {
-            "valid": "data/wikitext2/valid_stream.pt",
-            "manifest": "data/wikitext2/manifest.json",
+            "valid": rules.prepare_wikitext.output.valid,
+            "manifest": rules.prepare_wikitext.output.manifest,
         }
     return {}
