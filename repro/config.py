@@ -87,8 +87,14 @@ def _check_references(config: dict) -> None:
                 f"config key 'recipes.{name}.eval.compare_batches': {recipe['eval']['compare_batches']} "
                 f"is not one of the recorded counts {recipe['eval']['batches']}")
     for name, table in config["report"]["tables"].items():
-        if table["experiment"] not in experiments:
-            raise ConfigError(f"config key 'report.tables.{name}.experiment': {_one_of('experiment', table['experiment'], experiments)}")
+        for i, group in enumerate(table["groups"]):
+            key = f"report.tables.{name}.groups.{i}"
+            if group["experiment"] not in experiments:
+                raise ConfigError(f"config key '{key}.experiment': {_one_of('experiment', group['experiment'], experiments)}")
+            ran = experiments[group["experiment"]]["variants"]
+            for j, variant in enumerate(group.get("variants", [])):
+                if variant not in ran:
+                    raise ConfigError(f"config key '{key}.variants.{j}': {_one_of('variant of this experiment', variant, ran)}")
 
 
 def load(*paths) -> dict:
@@ -176,13 +182,23 @@ def settings_hash(*settings: dict) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def table_spec(config: dict, table: str) -> list:
-    """The resolved spec of a report table: its rows are each variant of its experiment in each
-    mode it ran in; a variant with a single mode (no defect) stands for both."""
+def table_spec(config: dict, table: str) -> dict:
+    """The resolved spec of a report table: per group, a row for each of its variants in each mode it
+    ran in; a variant with a single mode (no defect) stands for both."""
     spec = config["report"]["tables"][table]
-    rows = []
-    for variant in config["experiments"][spec["experiment"]]["variants"]:
-        described = config["variants"][variant]
-        modes = ["both"] if len(described["modes"]) == 1 else run_modes(config, spec["experiment"], variant)
-        rows += [{"variant": variant, "mode": mode, "label": described["label"], "paper_name": described["paper_name"]} for mode in modes]
-    return {**spec, "label": f"tab:{table}", "rows": rows}
+    groups = []
+    for group in spec["groups"]:
+        rows = []
+        for variant in group.get("variants", config["experiments"][group["experiment"]]["variants"]):
+            described = config["variants"][variant]
+            modes = ["both"] if len(described["modes"]) == 1 else run_modes(config, group["experiment"], variant)
+            rows += [{"variant": variant, "mode": mode, "label": described["label"], "paper_name": described["paper_name"]}
+                     for mode in modes]
+        groups.append({"title": group.get("title"), "experiment": group["experiment"],
+                       "paper_experiment": group["paper_experiment"], "rows": rows})
+    return {"caption": spec["caption"], "columns": spec["columns"], "label": f"tab:{table}", "groups": groups}
+
+
+def table_experiments(config: dict, table: str) -> list:
+    """The experiments whose runs a table shows, in order of first appearance."""
+    return list(dict.fromkeys(group["experiment"] for group in config["report"]["tables"][table]["groups"]))

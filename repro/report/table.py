@@ -1,8 +1,10 @@
 """Render one comparison table (LaTeX, booktabs): the paper's value beside ours (mean ± std over seeds, n).
 
-The table spec is JSON: {"caption", "label", "paper_experiment",
-"columns": [{"metric", "label", "format"}], "rows": [{"variant", "mode", "label", "paper_name"}]}.
-`caption` and column `label`s are LaTeX; every other string is escaped. A row's `mode` is `faithful`,
+The table spec is JSON: {"caption", "label", "columns": [{"metric", "label", "format"}],
+"groups": [{"title", "experiment", "paper_experiment", "rows": [{"variant", "mode", "label", "paper_name"}]}]}.
+A group is a block of rows from one experiment beside one experiment of the paper; its `title`
+(or null) heads the block. `caption`, column `label`s and group `title`s are LaTeX; every other
+string is escaped. A row's `mode` is `faithful`,
 `corrected` or `both` (a variant without a defect: its faithful runs stand for both modes).
 `format` is a Python format string such as "{:.3f}"."""
 import argparse
@@ -41,28 +43,35 @@ def _label(spec: dict) -> latex.Latex:
     return latex.Latex(spec["label"])
 
 
-def table_context(spec: dict, metrics: pd.DataFrame, reported: Reported) -> dict:
+def _group(group: dict, columns: list, metrics: pd.DataFrame, reported: Reported) -> dict:
+    own = metrics[metrics["experiment"] == group["experiment"]]
     rows = []
-    for row in spec["rows"]:
-        cells = [_cell(metrics, reported, spec["paper_experiment"], row, column) for column in spec["columns"]]
+    for row in group["rows"]:
+        cells = [_cell(own, reported, group["paper_experiment"], row, column) for column in columns]
         rows.append({"label": row["label"], "mode": row["mode"], "cells": cells, "n": max(c["n"] for c in cells)})
+    return {"title": None if group["title"] is None else latex.Latex(group["title"]), "rows": rows}
+
+
+def table_context(spec: dict, metrics: pd.DataFrame, reported: Reported) -> dict:
     return {
         "caption": latex.Latex(spec["caption"]),
         "label": _label(spec),
         "columns": [{"label": latex.Latex(column["label"])} for column in spec["columns"]],
-        "rows": rows,
+        "groups": [_group(group, spec["columns"], metrics, reported) for group in spec["groups"]],
     }
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--spec", required=True, help="the table spec as a JSON string")
-    parser.add_argument("--metrics", required=True, type=Path, help="the experiment's tidy metrics CSV")
+    parser.add_argument("--metrics", required=True, type=Path, nargs="+",
+                        help="the tidy metrics CSVs of the table's experiments")
     parser.add_argument("--reported", required=True, type=Path, help="paper/reported.csv")
     parser.add_argument("--template", required=True, type=Path, help="paper/templates/comparison_table.tex.j2")
     parser.add_argument("--out", required=True, type=Path, help="the .tex table to write")
     args = parser.parse_args(argv)
-    context = table_context(json.loads(args.spec), pd.read_csv(args.metrics), Reported(args.reported))
+    metrics = pd.concat([pd.read_csv(path) for path in args.metrics], ignore_index=True)
+    context = table_context(json.loads(args.spec), metrics, Reported(args.reported))
     latex.render(args.template, args.out, **context)
 
 

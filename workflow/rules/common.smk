@@ -10,6 +10,7 @@ from repro.config import (
     eval_settings,
     runs,
     settings_hash,
+    table_experiments,
     table_spec,
     train_settings,
     validate,

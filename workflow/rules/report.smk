@@ -3,7 +3,7 @@
 
 rule table:
     input:
-        metrics=lambda wildcards: f"results/metrics/{config['report']['tables'][wildcards.table]['experiment']}.csv",
+        metrics=lambda wildcards: expand("results/metrics/{experiment}.csv", experiment=table_experiments(config, wildcards.table)),
         reported="paper/reported.csv",
         template="paper/templates/comparison_table.tex.j2",
         code="repro/report/table.py",
@@ -16,7 +16,7 @@ rule table:
     conda:
         "../../environment.yml"
     shell:
-        "python -m repro.report.table --spec {params.spec:q} --metrics {input.metrics} "
+        "python -m repro.report.table --spec {params.spec:q} --metrics {input.metrics:q} "
         "--reported {input.reported} --template {input.template} --out {output} 2> {log}"
 
 
