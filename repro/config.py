@@ -202,3 +202,19 @@ def table_spec(config: dict, table: str) -> dict:
 def table_experiments(config: dict, table: str) -> list:
     """The experiments whose runs a table shows, in order of first appearance."""
     return list(dict.fromkeys(group["experiment"] for group in config["report"]["tables"][table]["groups"]))
+
+
+def slot_ladder(config: dict, experiment: str) -> dict:
+    """The SparsePointer variants of an experiment that differ only in slot count (pointer logits and
+    write gate on): {variant: {"slots", "paper_name", "merge_threshold", "strength_floor"}}."""
+    ladder = {}
+    for variant in config["experiments"][experiment]["variants"]:
+        spec = config["variants"][variant]
+        if spec.get("side_memory") == "sparse_pointer" and spec["pointer_logits"] and spec["write_gate"]:
+            ladder[variant] = {key: spec[key] for key in ("slots", "paper_name", "merge_threshold", "strength_floor")}
+    return ladder
+
+
+def eval_pairs(config: dict, experiment: str) -> list:
+    """The pair counts a recall experiment is evaluated on."""
+    return [s["pairs"] for s in config["recipes"][config["experiments"][experiment]["recipe"]]["eval"]["sets"]]

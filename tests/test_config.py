@@ -21,10 +21,12 @@ def broken(config, edit):
 @pytest.mark.parametrize("edit, message", [
     (lambda c: c["experiments"]["lm"]["variants"].append("unimatrix_cor"),
      "experiments.lm.variants.4': 'unimatrix_cor' is not a known variant; valid: sparse_pointer, "),
-    (lambda c: c["report"]["tables"]["table1_lm"].update(experiment="lm_pilot"),
-     "report.tables.table1_lm.experiment': 'lm_pilot' is not a known experiment; valid: lm, recall"),
+    (lambda c: c["report"]["tables"]["table1_lm"]["groups"][0].update(experiment="lm_pilot"),
+     "report.tables.table1_lm.groups.0.experiment': 'lm_pilot' is not a known experiment; valid: lm, recall, "),
+    (lambda c: c["report"]["tables"]["table4_retrieval"]["groups"][0]["variants"].append("unimatrix_assoc"),
+     "report.tables.table4_retrieval.groups.0.variants.2': 'unimatrix_assoc' is not a known variant of this experiment"),
     (lambda c: c["experiments"]["lm"].update(recipe="R-XX"),
-     "experiments.lm.recipe': 'R-XX' is not a known recipe; valid: R-AR, R-LM"),
+     "experiments.lm.recipe': 'R-XX' is not a known recipe; valid: R-ABL, R-AR, R-AR0, R-LM"),
     (lambda c: c["experiments"]["lm"]["overrides"].update(sparse_pointer={"lr": 1e-3}),
      "experiments.lm.overrides.sparse_pointer'"),
     (lambda c: c["recipes"]["R-LM"].update(steps=0), "recipes.R-LM.steps': 0 is less than the minimum of 1"),
@@ -54,9 +56,12 @@ def test_defaults_are_filled():
 
 def test_run_table_of_the_paper(paper_config):
     table = runs(paper_config)
-    # 3 seeds x (transformer once + 3 UniMatrix variants x 2 modes) per experiment
-    assert len(table) == 2 * 3 * 7
+    count = {name: sum(run.experiment == name for run in table) for name in paper_config["experiments"]}
+    # 3 seeds x (Transformer once + each other variant in each mode of the experiment)
+    assert count == {"lm": 3 * (1 + 3 * 2), "recall": 3 * (1 + 4 * 2), "retrieval": 3 * (1 + 2 * 2),
+                     "sparse_pointer_ablation": 3 * 9}
     assert {run.mode for run in table if run.variant == "transformer"} == {"faithful"}
+    assert {run.mode for run in table if run.experiment == "sparse_pointer_ablation"} == {"faithful"}
 
 
 def test_override_changes_only_that_variants_settings(paper_config):

@@ -14,13 +14,11 @@ import pytest
 import yaml
 
 from conftest import REPO
+from repro.config import load, runs
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-SMOKE_RUNS = {f"results/runs/{experiment}/{variant}/{mode}/seed{seed}"
-              for experiment, seed in (("lm", 7), ("recall", 19))
-              for variant, modes in (("transformer", ["faithful"]), ("unimatrix_core", ["faithful", "corrected"]),
-                                     ("unimatrix_rosa", ["faithful", "corrected"]), ("unimatrix_discovery", ["faithful", "corrected"]))
-              for mode in modes}
+SMOKE_CONFIG = load(REPO / "config" / "config.yaml", REPO / "config" / "smoke.yaml")
+SMOKE_RUNS = {run.directory for run in runs(SMOKE_CONFIG)}
 
 
 @pytest.fixture(scope="module")
@@ -71,9 +69,12 @@ def runs_in(outputs: set) -> set:
 
 
 def test_smoke_dag_builds_the_report(workdir):
+    tables = [f"paper/tables/{name}.tex" for name in SMOKE_CONFIG["report"]["tables"]]
+    figures = [f"paper/figures/{name}.{kind}" for name in ("fig2_lm_bpb", "sp_capacity") for kind in ("pdf", "png")]
     for path in ("paper/build/main.pdf", "paper/build/main.tex", "results/metrics.csv", "results/claims.csv",
-                 "paper/figures/fig2_lm_bpb.pdf", "paper/figures/fig2_lm_bpb.png"):
+                 *tables, *figures):
         assert (workdir / path).stat().st_size > 0, path
+    assert len(SMOKE_RUNS) == 30 and len(tables) == 4
     assert (workdir / "paper/build/main.pdf").read_bytes().startswith(b"%PDF")
     for run in SMOKE_RUNS:
         for name in ("model.pt", "metrics.json", "train.log", "train_benchmark.tsv"):
@@ -91,6 +92,14 @@ def test_learning_rate_change_reruns_that_variant_and_what_depends_on_it(workdir
             "paper/build/main.pdf", "results/claims.csv"} <= outputs
     assert "results/metrics/recall.csv" not in outputs and "paper/tables/table3_recall.tex" not in outputs
     assert "data/wikitext2/train_stream.pt" not in outputs
+
+
+def test_ablation_change_reruns_table_5_and_its_figure_but_not_table_4(workdir):
+    outputs = planned(workdir, overlay(workdir, "ablation.yaml",
+                                       {"experiments": {"sparse_pointer_ablation": {"overrides": {"sparse_pointer_slots16": {"lr": 1.0e-3}}}}}))
+    assert runs_in(outputs) == {"results/runs/sparse_pointer_ablation/sparse_pointer_slots16/faithful/seed19"}
+    assert {"paper/tables/table5_sparse_pointer_ablation.tex", "paper/figures/sp_capacity.pdf", "paper/build/main.pdf"} <= outputs
+    assert not {"paper/tables/table4_retrieval.tex", "paper/tables/table3_recall.tex", "paper/figures/fig2_lm_bpb.pdf"} & outputs
 
 
 def test_new_seed_trains_only_the_new_runs(workdir):

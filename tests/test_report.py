@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from repro.figures import fig2_lm_bpb
+from repro.config import load, run_modes, slot_ladder, table_experiments, table_spec
+from repro.figures import fig2_lm_bpb, sp_capacity
 from repro.report import claims, latex, render, stats, table
 from repro.report.reported import Reported
 
@@ -20,17 +21,21 @@ REPO = Path(__file__).resolve().parent.parent
 PAPER = REPO / "paper"
 TEMPLATES = PAPER / "templates"
 COLUMNS = ["experiment", "variant", "mode", "seed", "metric", "value"]
-VARIANTS = {"transformer": "transformer", "unimatrix_core": "unimatrix-core",
-            "unimatrix_rosa": "unimatrix-rosa", "unimatrix_discovery": "unimatrix-discovery"}
 LM_SPEC = {
-    "caption": "LM pilot (paper Table 1).", "label": "tab:table1_lm", "paper_experiment": "T1_lm_pilot",
+    "caption": "LM pilot (paper Table 1).", "label": "tab:table1_lm",
     "columns": [{"metric": "params", "label": "Params", "format": "{:,.0f}"},
                 {"metric": "val_bpb", "label": "Val. BPB", "format": "{:.3f}"},
                 {"metric": "train_loss_final", "label": "Train loss", "format": "{:.3f}"}],
-    "rows": [{"variant": "transformer", "mode": "both", "label": "Transformer", "paper_name": "transformer"},
-             {"variant": "unimatrix_core", "mode": "faithful", "label": "UniMatrix-Core", "paper_name": "unimatrix-core"},
-             {"variant": "unimatrix_core", "mode": "corrected", "label": "UniMatrix-Core", "paper_name": "unimatrix-core"}],
+    "groups": [{"title": None, "experiment": "lm", "paper_experiment": "T1_lm_pilot", "rows": [
+        {"variant": "transformer", "mode": "both", "label": "Transformer", "paper_name": "transformer"},
+        {"variant": "unimatrix_core", "mode": "faithful", "label": "UniMatrix-Core", "paper_name": "unimatrix-core"},
+        {"variant": "unimatrix_core", "mode": "corrected", "label": "UniMatrix-Core", "paper_name": "unimatrix-core"}]}],
 }
+
+
+@pytest.fixture(scope="module")
+def paper_config():
+    return load(REPO / "config" / "config.yaml")
 
 
 def tidy(experiment: str, runs: dict) -> pd.DataFrame:
@@ -50,22 +55,26 @@ def paper_value(experiment: str, model: str, metric: str) -> float:
     return Reported(PAPER / "reported.csv").get(experiment, model, metric)
 
 
-def full_metrics() -> pd.DataFrame:
-    """Both experiments, all four models, three seeds, near the paper's numbers."""
-    frames = []
-    for experiment, paper_experiment, metric, offsets in (
-            ("lm", "T1_lm_pilot", "val_bpb", (-0.01, 0.0, 0.012)),
-            ("recall", "T3_recall_pilot", "accuracy_pct", (-0.05, 0.0, 0.05))):
-        runs = {}
-        for variant, paper_name in VARIANTS.items():
-            params = paper_value(paper_experiment, paper_name, "params")
-            centre = paper_value(paper_experiment, paper_name, metric)
-            for mode in ("faithful",) if variant == "transformer" else ("faithful", "corrected"):
-                shift = 0.02 if mode == "corrected" else 0.0
-                runs[(variant, mode)] = {"params": [params] * 3, metric: [centre + shift + o for o in offsets],
-                                         "val_ppl" if experiment == "lm" else "eval_loss": [2.0, 2.1, 2.2]}
-        frames.append(tidy(experiment, runs))
-    return pd.concat(frames, ignore_index=True)
+def full_metrics(config: dict) -> pd.DataFrame:
+    """Every run of the config (three seeds), near the paper's number wherever a report table sets one
+    beside it; a corrected run sits 0.02 above its faithful one. Accuracies stay below 100 by 0.5, so
+    that the seeds' spread fits inside bands that end at 100."""
+    rows, offsets = {}, (-0.01, 0.0, 0.01)
+    for name in config["report"]["tables"]:
+        spec = table_spec(config, name)
+        for group, column in ((g, c) for g in spec["groups"] for c in spec["columns"]):
+            for row in group["rows"]:
+                centre = paper_value(group["paper_experiment"], row["paper_name"], column["metric"])
+                if centre is None:
+                    continue
+                centre = centre if column["metric"] == "params" else min(centre, 99.5)
+                for mode in run_modes(config, group["experiment"], row["variant"]):
+                    shift = 0.02 if mode == "corrected" else 0.0
+                    values = [centre] * 3 if column["metric"] == "params" else [centre + shift + o for o in offsets]
+                    for i, value in enumerate(values):
+                        key = (group["experiment"], row["variant"], mode, 7 + 1000 * i, column["metric"])
+                        rows.setdefault(key, value)
+    return pd.DataFrame([(*key, value) for key, value in rows.items()], columns=COLUMNS)
 
 
 # ---- statistics ---------------------------------------------------------------------------------
@@ -123,6 +132,28 @@ def test_table_puts_the_paper_value_beside_mean_std_and_n(tmp_path):
     assert corrected[5] == f"{core_corrected_bpb[0]:.3f}"  # one seed: no std
     assert corrected[-1].rstrip(" \\") == "1"
     assert "\\caption{LM pilot (paper Table 1).}" in out.read_text()
+
+
+def test_table_groups_take_each_variant_from_its_own_experiment(tmp_path):
+    row = {"variant": "transformer", "mode": "both", "label": "Transformer", "paper_name": "transformer"}
+    spec = {"caption": "Retrieval.", "label": "tab:t4", "columns": [{"metric": "accuracy_pct", "label": "Acc", "format": "{:.1f}"}],
+            "groups": [{"title": "Original pilot", "experiment": "recall", "paper_experiment": "T4_recall_original_pilot", "rows": [row]},
+                       {"title": "No dropout", "experiment": "retrieval", "paper_experiment": "T4_recall_nodropout_pilot", "rows": [row]}]}
+    paths = []
+    for experiment, accuracy in (("recall", [20.0, 22.0]), ("retrieval", [30.0, 30.0])):
+        paths.append(tmp_path / f"{experiment}.csv")
+        tidy(experiment, {("transformer", "faithful"): {"accuracy_pct": accuracy}}).to_csv(paths[-1], index=False)
+    out = tmp_path / "t4.tex"
+    table.main(["--spec", json.dumps(spec), "--metrics", *map(str, paths), "--reported", str(PAPER / "reported.csv"),
+                "--template", str(TEMPLATES / "comparison_table.tex.j2"), "--out", str(out)])
+    lines = out.read_text().splitlines()
+    titles = [i for i, line in enumerate(lines) if "\\emph{Original pilot}" in line or "\\emph{No dropout}" in line]
+    rows = [line.split(" & ") for line in lines if line.startswith("Transformer")]
+    assert len(titles) == 2 and titles[0] < titles[1]
+    assert "\\multicolumn{5}" in lines[titles[0]]  # model, mode, paper and ours, n
+    assert rows[0][2:4] == [f"{paper_value('T4_recall_original_pilot', 'transformer', 'accuracy_pct'):.1f}",
+                            f"21.0 $\\pm$ {statistics.stdev([20.0, 22.0]):.1f}"]
+    assert rows[1][2:4] == [f"{paper_value('T4_recall_nodropout_pilot', 'transformer', 'accuracy_pct'):.1f}", "30.0"]
 
 
 def test_data_strings_are_escaped_and_latex_markup_is_kept():
@@ -221,17 +252,18 @@ def test_exact_and_reduction_claims(tmp_path):
     assert bad.loc[("reduction_pct_unimatrix_core", "faithful"), "verdict"] == "not reproduced"
 
 
-def test_every_claim_of_the_paper_evaluates_against_runs_near_the_paper(tmp_path):
+def test_every_claim_of_the_paper_evaluates_against_runs_near_the_paper(paper_config):
     paper_claims = yaml.safe_load((PAPER / "claims.yaml").read_text())["claims"]
-    result = claims.evaluate(paper_claims, full_metrics(), Reported(PAPER / "reported.csv"))
+    result = claims.evaluate(paper_claims, full_metrics(paper_config), Reported(PAPER / "reported.csv"))
     assert len({c["id"] for c in paper_claims}) == len(paper_claims)
     assert set(result["claim"]) == {c["id"] for c in paper_claims}
     faithful = result[result["mode"] == "faithful"].set_index("claim")["verdict"]
     assert (faithful == "reproduced").all(), faithful[faithful != "reproduced"]
-    # only claims about the transformer alone lack a corrected row
+    # only claims about the Transformer alone, and the faithful-only ablation's, lack a corrected row
     corrected = set(result.loc[result["mode"] == "corrected", "claim"])
     assert {c["id"] for c in paper_claims if c["id"] not in corrected} == \
-        {c["id"] for c in paper_claims if c["variant"] == "transformer" and not c.get("than")}
+        {c["id"] for c in paper_claims if (c["variant"] == "transformer" and not c.get("than"))
+         or c["experiment"] == "sparse_pointer_ablation"}
 
 
 def test_reported_csv_holds_the_papers_numbers_once_each():
@@ -250,9 +282,9 @@ def png_size(path: Path) -> tuple[int, int]:
     return struct.unpack(">II", path.read_bytes()[16:24])
 
 
-def test_figure_2_writes_pdf_and_png_deterministically(tmp_path):
+def test_figure_2_writes_pdf_and_png_deterministically(tmp_path, paper_config):
     metrics_csv = tmp_path / "lm.csv"
-    full_metrics().query("experiment == 'lm'").to_csv(metrics_csv, index=False)
+    full_metrics(paper_config).query("experiment == 'lm'").to_csv(metrics_csv, index=False)
     outputs = []
     for attempt in ("a", "b"):
         pdf, png = tmp_path / attempt / "fig2.pdf", tmp_path / attempt / "fig2.png"
@@ -266,55 +298,88 @@ def test_figure_2_writes_pdf_and_png_deterministically(tmp_path):
     assert outputs[0] == outputs[1]
 
 
+def test_capacity_figure_plots_our_means_the_paper_and_the_write_rule_ceiling(tmp_path):
+    ladder = {f"sp{n}": {"slots": n, "paper_name": f"sparseptr_slots{n}_ptr", "merge_threshold": 0.85,
+                         "strength_floor": 0.05} for n in (4, 16, 32)}
+    accuracy = {4: [12.0, 13.0, 14.0], 16: [20.0, 25.0, 30.0], 32: [97.0, 98.0, 99.0]}
+    metrics = tidy("sparse_pointer_ablation", {(f"sp{n}", "faithful"): {"acc_4pairs_pct": accuracy[n],
+                                                                        "acc_8pairs_pct": [v - 5 for v in accuracy[n]]}
+                                               for n in accuracy})
+    figure = sp_capacity.draw(metrics, Reported(PAPER / "reported.csv"), ladder, [4, 8], simulated_sequences=300)
+    axes = figure.axes[0]
+    lines = {line.get_label(): line for line in axes.get_lines()}
+    lines.update({bars.get_label(): bars.lines[0] for bars in axes.containers})  # error bars: the data line
+    ours = lines["ours, 4 pairs"]
+    assert list(ours.get_xdata()) == [4, 16, 32]
+    assert list(ours.get_ydata()) == pytest.approx([13.0, 25.0, 98.0])
+    assert list(lines["ours, 8 pairs"].get_ydata()) == pytest.approx([8.0, 20.0, 93.0])
+    assert list(lines["paper, 4 pairs"].get_ydata()) == [paper_value("T5_sparsepointer_ablation", f"sparseptr_slots{n}_ptr",
+                                                                     "acc_4pairs_pct") for n in (4, 16, 32)]
+    ceiling = lines["binding kept (write rule), 8 pairs"]
+    assert list(ceiling.get_xdata()) == list(range(4, 33, 2))
+    assert ceiling.get_ydata()[0] == 0.0 and ceiling.get_ydata()[-1] == 100.0  # 4 slots keep nothing, 32 keep all
+    assert 0.0 < ceiling.get_ydata()[list(ceiling.get_xdata()).index(20)] < 100.0
+
+
 # ---- the whole report ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("module", ["repro.report.stats", "repro.report.table", "repro.report.claims",
-                                    "repro.report.render", "repro.figures.fig2_lm_bpb"])
+                                    "repro.report.render", "repro.figures.fig2_lm_bpb", "repro.figures.sp_capacity"])
 def test_every_step_has_a_command_line(module):
     result = subprocess.run([sys.executable, "-m", module, "--help"], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "--out" in result.stdout
 
 
-def test_report_renders_and_compiles_to_pdf(tmp_path):
-    metrics = full_metrics()
-    metrics_csv = tmp_path / "results" / "metrics.csv"
-    metrics_csv.parent.mkdir()
-    metrics.to_csv(metrics_csv, index=False)
+def test_report_renders_and_compiles_to_pdf(tmp_path, paper_config):
+    metrics = full_metrics(paper_config)
+    ladder = slot_ladder(paper_config, "sparse_pointer_ablation")
+    metrics = pd.concat([metrics, tidy("sparse_pointer_ablation", {  # the slot counts the paper did not run
+        (variant, "faithful"): {f"acc_{n}pairs_pct": [50.0, 51.0, 52.0] for n in (4, 6, 8)}
+        for variant in ladder if not (metrics["variant"] == variant).any()})], ignore_index=True)
+    results, paper = tmp_path / "results", tmp_path / "paper"
+    results.mkdir()
+    metrics.to_csv(results / "metrics.csv", index=False)
+    for experiment in paper_config["experiments"]:
+        metrics.query("experiment == @experiment").to_csv(results / f"{experiment}.csv", index=False)
     deviation = "Trained on the test split (wiki.test.raw) because train_ok & 100% of #files were missing."
     provenance = {"train_split": "test", "train_split_deviation": deviation, "data_source": "local dir ~/data_wt2",
                   "splits": [{"split": "valid", "file_sha256": "ab" * 32, "official": True, "tokens": 1139324}],
                   "code_versions": ["abc123+dirty"], "devices": ["cpu"],
                   "library_versions": {"torch": "2.13.0", "python": "3.11"}, "n_runs": 21, "config_hash": "f00d"}
-    (tmp_path / "results" / "provenance.json").write_text(json.dumps(provenance))
-    paper = tmp_path / "paper"
-    specs = {"table1_lm": ("lm", LM_SPEC), "table3_recall": ("recall", {
-        **LM_SPEC, "caption": "Recall (paper Table 3).", "label": "tab:table3_recall", "paper_experiment": "T3_recall_pilot",
-        "columns": [{"metric": "accuracy_pct", "label": "Accuracy (\\%)", "format": "{:.1f}"}]})}
-    for name, (experiment, spec) in specs.items():
-        experiment_csv = tmp_path / "results" / f"{experiment}.csv"
-        metrics.query("experiment == @experiment").to_csv(experiment_csv, index=False)
-        table.main(["--spec", json.dumps(spec), "--metrics", str(experiment_csv), "--reported", str(PAPER / "reported.csv"),
-                    "--template", str(TEMPLATES / "comparison_table.tex.j2"), "--out", str(paper / "tables" / f"{name}.tex")])
-    fig2_lm_bpb.main(["--metrics", str(tmp_path / "results" / "lm.csv"), "--reported", str(PAPER / "reported.csv"),
-                      "--out-pdf", str(paper / "figures" / "fig2_lm_bpb.pdf"),
-                      "--out-png", str(paper / "figures" / "fig2_lm_bpb.png")])
-    claims.main(["--claims", str(PAPER / "claims.yaml"), "--metrics", str(metrics_csv),
+    (results / "provenance.json").write_text(json.dumps(provenance))
+    tables = {}
+    for name in paper_config["report"]["tables"]:
+        tables[name] = paper / "tables" / f"{name}.tex"
+        inputs = [str(results / f"{experiment}.csv") for experiment in table_experiments(paper_config, name)]
+        table.main(["--spec", json.dumps(table_spec(paper_config, name)), "--metrics", *inputs,
+                    "--reported", str(PAPER / "reported.csv"), "--template", str(TEMPLATES / "comparison_table.tex.j2"),
+                    "--out", str(tables[name])])
+    figures = {"fig2_lm_bpb": paper / "figures" / "fig2_lm_bpb.pdf", "sp_capacity": paper / "figures" / "sp_capacity.pdf"}
+    fig2_lm_bpb.main(["--metrics", str(results / "lm.csv"), "--reported", str(PAPER / "reported.csv"),
+                      "--out-pdf", str(figures["fig2_lm_bpb"]), "--out-png", str(tmp_path / "fig2.png")])
+    sp_capacity.main(["--metrics", str(results / "sparse_pointer_ablation.csv"), "--reported", str(PAPER / "reported.csv"),
+                      "--ladder", json.dumps(ladder), "--pairs", "4", "6", "8", "--simulated-sequences", "50",
+                      "--out-pdf", str(figures["sp_capacity"]), "--out-png", str(tmp_path / "sp_capacity.png")])
+    claims.main(["--claims", str(PAPER / "claims.yaml"), "--metrics", str(results / "metrics.csv"),
                  "--reported", str(PAPER / "reported.csv"), "--template", str(TEMPLATES / "claims_table.tex.j2"),
-                 "--out-csv", str(tmp_path / "results" / "claims.csv"), "--out-tex", str(paper / "tables" / "claims.tex")])
+                 "--out-csv", str(results / "claims.csv"), "--out-tex", str(paper / "tables" / "claims.tex")])
     main_tex = paper / "build" / "main.tex"
-    render.main(["--template", str(TEMPLATES / "main.tex.j2"), "--provenance", str(tmp_path / "results" / "provenance.json"),
-                 "--claims", str(tmp_path / "results" / "claims.csv"), "--table1", str(paper / "tables" / "table1_lm.tex"),
-                 "--figure2", str(paper / "figures" / "fig2_lm_bpb.pdf"), "--table3", str(paper / "tables" / "table3_recall.tex"),
-                 "--claims-table", str(paper / "tables" / "claims.tex"), "--out", str(main_tex)])
+    render.main(["--template", str(TEMPLATES / "main.tex.j2"), "--provenance", str(results / "provenance.json"),
+                 "--claims", str(results / "claims.csv"), "--claims-table", str(paper / "tables" / "claims.tex"),
+                 *[f"--table={name}={path}" for name, path in tables.items()],
+                 *[f"--figure={name}={path}" for name, path in figures.items()], "--out", str(main_tex)])
 
     source = main_tex.read_text()
     assert latex.escape(deviation) in source
-    assert "\\input{../tables/table1_lm.tex}" in source
-    assert "\\includegraphics[width=\\textwidth]{../figures/fig2_lm_bpb.pdf}" in source
-    for script in ("repro.report.table", "repro.figures.fig2\\_lm\\_bpb", "repro.report.claims"):
+    for name in tables:
+        assert f"\\input{{../tables/{name}.tex}}" in source
+    for name in figures:
+        assert f"{{../figures/{name}.pdf}}" in source
+    for script in ("repro.report.table", "repro.figures.fig2\\_lm\\_bpb", "repro.figures.sp\\_capacity",
+                   "repro.report.claims"):
         assert script in source
-    claim_rows = pd.read_csv(tmp_path / "results" / "claims.csv")
+    claim_rows = pd.read_csv(results / "claims.csv")
     faithful = claim_rows[claim_rows["mode"] == "faithful"]
     assert f"\\emph{{faithful}} mode, {len(faithful)} claims:" in source
     assert f"{(faithful['verdict'] == 'reproduced').sum()} reproduced" in source
@@ -323,3 +388,10 @@ def test_report_renders_and_compiles_to_pdf(tmp_path):
                             capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
     assert (paper / "build" / "main.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_render_refuses_a_table_argument_without_a_name(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        render.main(["--template", "t", "--provenance", "p", "--claims", "c", "--claims-table", "ct",
+                     "--table", "paper/tables/table1_lm.tex", "--out", str(tmp_path / "main.tex")])
+    assert "expected NAME=PATH" in capsys.readouterr().err

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from models.side_memory import SlotMemory, slot_writes
-from repro.tasks.recall import VOCAB_SIZE, recall_example
+from repro.slot_capacity import binding_survival, recall_inputs
 
 THETA, FLOOR = 0.85, 0.05
 
@@ -78,28 +78,16 @@ def test_write_at_or_below_the_floor_is_invisible_and_reusable():
     assert filled[4].all()
 
 
-def _recall_sequences(pairs, n, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    return torch.stack([recall_example(pairs, 128, g)[:-1] for _ in range(n)])  # (n, 128) inputs
-
-
 @pytest.fixture(scope="module")
 def survival():
-    """Write rule alone, random embeddings, all strengths above the floor (§4.7 mechanism notes):
-    {(slots, pairs): (binding still stored at the queried-key lookup, no eviction before it)}."""
-    table = torch.randn(VOCAB_SIZE, 64, generator=torch.Generator().manual_seed(1))
+    """Write rule alone, random embeddings, all strengths above the floor (§4.7 mechanism notes),
+    2,000 sequences per pair count."""
     out = {}
     for pairs in (4, 6, 8):
-        x = _recall_sequences(pairs, 2000)
-        keys = table[torch.nn.functional.pad(x[:, :-1], (1, 0))]  # position t writes key e_{t−1}
-        lookup = x.size(1) - 2  # the queried key
-        key_pos = (x[:, :lookup] == x[:, lookup, None]).int().argmax(1)
-        n_keys = torch.tensor([len(set(row[:lookup - 1].tolist())) for row in x])  # ids written before
+        inputs = recall_inputs(pairs, 2000, seed=0)
         for slots in (4, 8, 16, 18, 19, 20, 22, 23, 24, 26, 27, 32):
-            writer, filled = slot_writes(keys, torch.ones(x.shape), slots, THETA, FLOOR)
-            stored = ((writer[:, lookup] == key_pos[:, None] + 1) & filled[:, lookup]).any(1)
-            no_eviction = filled[:, lookup].sum(1) == n_keys
-            out[slots, pairs] = (stored.double().mean().item(), no_eviction.all().item())
+            found = binding_survival(slots, inputs, THETA, FLOOR)
+            out[slots, pairs] = (found.stored, found.no_eviction)
     return out
 
 

@@ -13,6 +13,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
+from repro.figures.output import save  # noqa: E402
 from repro.report import runs  # noqa: E402
 from repro.report.reported import Reported  # noqa: E402
 from repro.report.stats import summarize  # noqa: E402
@@ -23,7 +24,6 @@ BARS = (("transformer", "transformer", "#7f8c8d"), ("unimatrix_core", "unimatrix
 TITLE = "Byte-Level LM Pilot on WikiText-2"
 Y_LABEL = "Validation bits-per-byte"
 SIZE_INCHES = (8, 4.8)
-DPI = 200
 PAPER_EXPERIMENT = "T1_lm_pilot"
 METRIC = "val_bpb"
 CORRECTED_MODE = "corrected"
@@ -75,13 +75,7 @@ def main(argv=None) -> None:
     parser.add_argument("--out-pdf", required=True, type=Path, help="the PDF to write")
     parser.add_argument("--out-png", required=True, type=Path, help="the PNG to write")
     args = parser.parse_args(argv)
-    figure = draw(pd.read_csv(args.metrics), Reported(args.reported))
-    for path in (args.out_pdf, args.out_png):
-        path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(args.out_pdf, metadata={"CreationDate": None})
-    figure.savefig(args.out_png, dpi=DPI)
-    plt.close(figure)
-
+    save(draw(pd.read_csv(args.metrics), Reported(args.reported)), args.out_pdf, args.out_png)
 
 if __name__ == "__main__":
     main()

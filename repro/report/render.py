@@ -1,5 +1,5 @@
-"""Render the report's LaTeX source: provenance, the generated tables and figure, and the claims with a
-count of their verdicts. Paths to the generated files are written relative to the output's folder,
+"""Render the report's LaTeX source: provenance, the generated tables and figures (by name; the
+template refers to `tables.<name>` and `figures.<name>`), and the claims with a count of their verdicts. Paths to the generated files are written relative to the output's folder,
 so `latexmk -cd` on the output compiles it."""
 import argparse
 import json
@@ -27,15 +27,23 @@ def _relative(path: Path, out: Path) -> latex.Latex:
     return latex.Latex(Path(os.path.relpath(path.resolve(), out.resolve().parent)).as_posix())
 
 
+def _named(value: str) -> tuple[str, Path]:
+    name, separator, path = value.partition("=")
+    if not separator or not name or not path:
+        raise argparse.ArgumentTypeError(f"{value!r}: expected NAME=PATH")
+    return name, Path(path)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--template", required=True, type=Path, help="paper/templates/main.tex.j2")
     parser.add_argument("--provenance", required=True, type=Path, help="results/provenance.json")
     parser.add_argument("--claims", required=True, type=Path, help="results/claims.csv")
-    parser.add_argument("--table1", required=True, type=Path, help="Table 1 (.tex), from repro.report.table")
-    parser.add_argument("--figure2", required=True, type=Path, help="Figure 2 (.pdf), from repro.figures.fig2_lm_bpb")
-    parser.add_argument("--table3", required=True, type=Path, help="Table 3 (.tex), from repro.report.table")
     parser.add_argument("--claims-table", required=True, type=Path, help="claims table (.tex), from repro.report.claims")
+    parser.add_argument("--table", type=_named, action="append", default=[], metavar="NAME=PATH",
+                        help="a generated table (.tex); repeat for each")
+    parser.add_argument("--figure", type=_named, action="append", default=[], metavar="NAME=PATH",
+                        help="a generated figure (.pdf); repeat for each")
     parser.add_argument("--out", required=True, type=Path, help="paper/build/main.tex")
     args = parser.parse_args(argv)
     provenance = json.loads(args.provenance.read_text())
@@ -44,8 +52,9 @@ def main(argv=None) -> None:
         provenance=provenance,
         library_versions=sorted(provenance["library_versions"].items()),
         verdict_counts=verdict_counts(pd.read_csv(args.claims)),
-        table1=_relative(args.table1, args.out), figure2=_relative(args.figure2, args.out),
-        table3=_relative(args.table3, args.out), claims_table=_relative(args.claims_table, args.out),
+        tables={name: _relative(path, args.out) for name, path in args.table},
+        figures={name: _relative(path, args.out) for name, path in args.figure},
+        claims_table=_relative(args.claims_table, args.out),
     )
 
 

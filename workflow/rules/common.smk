@@ -1,15 +1,18 @@
 # Read the config once: validate it (schema + references, defaults filled) and build the run table.
 import json
 import sys
+from pathlib import Path
 
 sys.path.insert(0, workflow.basedir)
 
 from repro.config import (
     ConfigError,
     Run,
+    eval_pairs,
     eval_settings,
     runs,
     settings_hash,
+    slot_ladder,
     table_experiments,
     table_spec,
     train_settings,

@@ -37,6 +37,26 @@ rule figure2_lm_bpb:
         "--out-pdf {output.pdf} --out-png {output.png} 2> {log}"
 
 
+rule figure_sp_capacity:
+    input:
+        metrics="results/metrics/sparse_pointer_ablation.csv",
+        reported="paper/reported.csv",
+        code=["repro/figures/sp_capacity.py", "repro/slot_capacity.py", "models/side_memory.py"],
+    output:
+        pdf="paper/figures/sp_capacity.pdf",
+        png="paper/figures/sp_capacity.png",
+    params:
+        ladder=as_json(slot_ladder(config, "sparse_pointer_ablation")),
+        pairs=" ".join(str(n) for n in eval_pairs(config, "sparse_pointer_ablation")),
+    log:
+        "results/logs/figure_sp_capacity.log",
+    conda:
+        "../../environment.yml"
+    shell:
+        "python -m repro.figures.sp_capacity --metrics {input.metrics} --reported {input.reported} "
+        "--ladder {params.ladder:q} --pairs {params.pairs} --out-pdf {output.pdf} --out-png {output.png} 2> {log}"
+
+
 rule claims:
     input:
         claims="paper/claims.yaml",
@@ -63,27 +83,29 @@ rule render_report:
         provenance="results/provenance.json",
         claims=rules.claims.output.csv,
         claims_table=rules.claims.output.tex,
-        table1="paper/tables/table1_lm.tex",
-        table3="paper/tables/table3_recall.tex",
-        figure2=rules.figure2_lm_bpb.output.pdf,
+        tables=expand("paper/tables/{table}.tex", table=TABLES),
+        figures=[rules.figure2_lm_bpb.output.pdf, rules.figure_sp_capacity.output.pdf],
         code="repro/report/render.py",
     output:
         "paper/build/main.tex",
+    params:
+        tables=lambda wildcards, input: " ".join(f"--table {Path(path).stem}={path}" for path in input.tables),
+        figures=lambda wildcards, input: " ".join(f"--figure {Path(path).stem}={path}" for path in input.figures),
     log:
         "results/logs/render_report.log",
     conda:
         "../../environment.yml"
     shell:
         "python -m repro.report.render --template {input.template} --provenance {input.provenance} "
-        "--claims {input.claims} --claims-table {input.claims_table} --table1 {input.table1} "
-        "--table3 {input.table3} --figure2 {input.figure2} --out {output} 2> {log}"
+        "--claims {input.claims} --claims-table {input.claims_table} {params.tables} {params.figures} "
+        "--out {output} 2> {log}"
 
 
 rule compile_report:
     input:
         tex=rules.render_report.output,
-        tables=expand("paper/tables/{table}.tex", table=TABLES),
-        figure2=rules.figure2_lm_bpb.output.pdf,
+        tables=rules.render_report.input.tables,
+        figures=rules.render_report.input.figures,
         claims_table=rules.claims.output.tex,
     output:
         "paper/build/main.pdf",
