@@ -27,19 +27,21 @@ class FFN(nn.Module):
 
 
 class CausalSelfAttention(nn.Module):
-    """Multi-head causal self-attention with a fused q/k/v in-projection.
+    """Multi-head self-attention with a fused q/k/v in-projection; causal unless `causal=False`
+    (the bidirectional encoder of Transformer-Triple, spec §4.9).
 
     The in-projection is a bare Parameter, not an nn.Linear, so that `init_normal` leaves it at
     the Xavier-uniform init of torch's MultiheadAttention (spec §1.1 exception 1, D6); the output
     projection is an nn.Linear and gets N(0, 0.02²).
     """
 
-    def __init__(self, d: int, n_heads: int, dropout: float):
+    def __init__(self, d: int, n_heads: int, dropout: float, causal: bool = True):
         super().__init__()
         if d % n_heads:
             raise ValueError(f"d_model={d} is not divisible by n_heads={n_heads}")
         self.n_heads = n_heads
         self.dropout = dropout
+        self.causal = causal
         self.in_proj_weight = nn.Parameter(torch.empty(3 * d, d))
         self.in_proj_bias = nn.Parameter(torch.zeros(3 * d))
         nn.init.xavier_uniform_(self.in_proj_weight)
@@ -50,7 +52,7 @@ class CausalSelfAttention(nn.Module):
         qkv = F.linear(x, self.in_proj_weight, self.in_proj_bias)  # (B, T, 3d)
         q, k, v = qkv.view(B, T, 3, self.n_heads, d // self.n_heads).permute(2, 0, 3, 1, 4)  # 3 × (B, H, T, d/H)
         y = F.scaled_dot_product_attention(
-            q, k, v, is_causal=True, dropout_p=self.dropout if self.training else 0.0
+            q, k, v, is_causal=self.causal, dropout_p=self.dropout if self.training else 0.0
         )
         return self.out_proj(y.transpose(1, 2).reshape(B, T, d))
 

@@ -7,6 +7,8 @@ import torch.nn as nn
 
 from models.matrix_state import FORMS
 from models.transformer import Transformer, TransformerConfig
+from models.transformer_triple import TransformerTriple, TransformerTripleConfig
+from models.typed_latent import TypedLatent, TypedLatentConfig
 from models.unimatrix import UniMatrix, UniMatrixConfig
 
 # Optional UniMatrix keys (absent = the UniMatrixConfig default, which keeps older variants as
@@ -17,14 +19,14 @@ SIDE_MEMORY_KEYS = ("side_memory", "assoc_dim", "assoc_top_k", "slots", "slot_to
 MODES = ("faithful", "corrected")
 
 
-def _transformer(v: Mapping, *, vocab_size, max_seq_len, pad_id, mode, dropout, recurrence):
+def _transformer(v: Mapping, *, vocab_size, max_seq_len, pad_id, mode, dropout, recurrence, **_):
     return Transformer(TransformerConfig(
         vocab_size=vocab_size, max_seq_len=max_seq_len, dropout=dropout,
         d_model=v["d_model"], n_layers=v["n_layers"], n_heads=v["n_heads"],
     ))
 
 
-def _unimatrix(v: Mapping, *, vocab_size, max_seq_len, pad_id, mode, dropout, recurrence):
+def _unimatrix(v: Mapping, *, vocab_size, max_seq_len, pad_id, mode, dropout, recurrence, **_):
     return UniMatrix(UniMatrixConfig(
         vocab_size=vocab_size, max_seq_len=max_seq_len, pad_id=pad_id, dropout=dropout,
         recurrence=recurrence,
@@ -36,9 +38,35 @@ def _unimatrix(v: Mapping, *, vocab_size, max_seq_len, pad_id, mode, dropout, re
     ))
 
 
+def _needs_n_classes(family: str, n_classes) -> int:
+    if n_classes is None:
+        raise ValueError(f"{family} is a sequence classifier: build_model needs n_classes "
+                         "(16 for the triple benchmark)")
+    return n_classes
+
+
+def _transformer_triple(v: Mapping, *, vocab_size, max_seq_len, pad_id, mode, dropout, recurrence,
+                        n_classes=None, layout=None):
+    return TransformerTriple(TransformerTripleConfig(
+        vocab_size=vocab_size, max_seq_len=max_seq_len, dropout=dropout,
+        n_classes=_needs_n_classes("transformer_triple", n_classes),
+        d_model=v["d_model"], n_layers=v["n_layers"], n_heads=v["n_heads"],
+    ))
+
+
+def _typed_latent(v: Mapping, *, vocab_size, max_seq_len, pad_id, mode, dropout, recurrence,
+                  n_classes=None, layout=None):
+    return TypedLatent(TypedLatentConfig(
+        layout=layout, dropout=dropout, n_classes=_needs_n_classes("typed_latent", n_classes),
+        d_model=v["d_model"], learned_rules=v.get("learned_rules", False),
+    ))
+
+
 BUILDERS = {
     "transformer": _transformer,
     "unimatrix": _unimatrix,
+    "transformer_triple": _transformer_triple,
+    "typed_latent": _typed_latent,
 }
 
 
@@ -48,15 +76,18 @@ def _check(what: str, value, valid) -> None:
 
 
 def build_model(variant: Mapping, *, vocab_size: int, max_seq_len: int, pad_id: int, mode: str,
-                dropout: float, recurrence: str = "fast") -> nn.Module:
-    """forward(x: LongTensor (B, T)) -> logits (B, T, vocab_size). `mode` only changes the
-    families listed in spec §0.2; the Transformer is identical in both."""
+                dropout: float, recurrence: str = "fast", n_classes: int | None = None,
+                layout: Mapping | None = None) -> nn.Module:
+    """forward(x: LongTensor (B, T)) -> logits (B, T, vocab_size); the triple-benchmark
+    classifiers (transformer_triple, typed_latent) instead return (logits (B, n_classes),
+    rep (B, d_model)) and need `n_classes`, typed_latent also the benchmark's token `layout`.
+    `mode` only changes the families listed in spec §0.2; the Transformer is identical in both."""
     _check("model family", variant["family"], BUILDERS)
     _check("mode", mode, MODES)
     _check("recurrence", recurrence, FORMS)
     return BUILDERS[variant["family"]](
         variant, vocab_size=vocab_size, max_seq_len=max_seq_len, pad_id=pad_id, mode=mode,
-        dropout=dropout, recurrence=recurrence,
+        dropout=dropout, recurrence=recurrence, n_classes=n_classes, layout=layout,
     )
 
 

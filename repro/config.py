@@ -160,8 +160,11 @@ def train_settings(config: dict, run: Run) -> dict:
     }
     if recipe["task"] == "lm":
         settings["data"] = {"train_split": config["wikitext_train_split"]}
-    else:
+    elif recipe["task"] == "recall":
         settings["pairs"] = recipe["pairs"]
+    else:
+        # the curriculum evaluates every task after every stage, so its evaluation is part of training
+        settings.update({key: recipe[key] for key in ("stages", "aux_weight", "seed_offsets", "eval")})
     return settings
 
 

@@ -15,7 +15,7 @@ from repro.artifacts import load_data, write_json_atomically
 from repro.config import settings_hash
 from repro.provenance import code_version, library_versions
 from repro.tasks import TASKS
-from repro.train import build, configure_torch
+from repro.runtime import build, configure_torch
 
 FINAL_LOSS_WINDOW = 10  # train_loss_final = mean of the last steps' losses
 
@@ -37,6 +37,7 @@ def evaluate(checkpoint: dict, eval_settings: dict, data: dict):
         "train_loss_final": sum(losses[-FINAL_LOSS_WINDOW:]) / len(losses[-FINAL_LOSS_WINDOW:]),
         "train_seconds": record["train_seconds"],
         "eval_seconds": time.perf_counter() - start,
+        **record.get("metrics", {}),  # measured during training, e.g. after each stage of a curriculum
         **task_metrics,
     }
     return metrics, eval_data, devices.describe(device)

@@ -1,4 +1,5 @@
-"""The one training loop of every experiment: AdamW, constant LR, global-norm clipping (spec §1.2).
+"""The training loop of every single-phase experiment: AdamW, constant LR, global-norm clipping
+(spec §1.2). A staged recipe (one with `stages`) goes to repro/train_staged.py.
 
 Run by hand: python -m repro.train --settings '<json>' --checkpoint out/model.pt [--data train=...]
 """
@@ -10,29 +11,12 @@ import time
 import torch
 from tqdm import tqdm
 
-from models import build_model, count_params
+from models import count_params
 from repro import device as devices
+from repro import train_staged
 from repro.artifacts import load_data, save_atomically
+from repro.runtime import build, check_finite, configure_torch
 from repro.tasks import TASKS
-
-
-class NonFiniteLoss(RuntimeError):
-    """Training diverged; no checkpoint is written."""
-
-
-def configure_torch(settings: dict) -> None:
-    torch.set_num_threads(settings["torch_threads"])
-    torch.use_deterministic_algorithms(True, warn_only=True)
-
-
-def build(settings: dict, device: torch.device) -> torch.nn.Module:
-    """The run's model, seeded by the run seed (initialisation and dropout, spec §1.3)."""
-    task = TASKS[settings["task"]]
-    torch.manual_seed(settings["seed"])
-    model = build_model(settings["architecture"], vocab_size=task.VOCAB_SIZE, max_seq_len=settings["seq_len"],
-                        pad_id=task.PAD_ID, mode=settings["mode"], dropout=settings["dropout"],
-                        recurrence=settings["recurrence"])
-    return model.to(device)
 
 
 def train(settings: dict, data: dict, progress: bool = True):
@@ -50,8 +34,7 @@ def train(settings: dict, data: dict, progress: bool = True):
     for step in bar:
         inputs, targets = task.sample_batch(settings, data, data_generator)
         loss = task.loss(model(inputs.to(device)), targets.to(device))
-        if not torch.isfinite(loss):
-            raise NonFiniteLoss(f"run {settings['run']}: loss is {loss.item()} at step {step}; no checkpoint written")
+        check_finite(loss, settings, step)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), settings["clip_norm"])
@@ -74,7 +57,8 @@ def main(argv=None) -> None:
     parser.add_argument("--checkpoint", required=True, help="where to write the checkpoint (written only when training succeeds)")
     args = parser.parse_args(argv)
     settings = json.loads(args.settings)
-    model, record = train(settings, load_data(args.data))
+    trainer = train_staged.train if "stages" in settings else train
+    model, record = trainer(settings, load_data(args.data))
     save_atomically({"settings": settings, "state_dict": model.state_dict(), "record": record}, args.checkpoint)
 
 

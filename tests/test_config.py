@@ -26,7 +26,7 @@ def broken(config, edit):
     (lambda c: c["report"]["tables"]["table4_retrieval"]["groups"][0]["variants"].append("unimatrix_assoc"),
      "report.tables.table4_retrieval.groups.0.variants.2': 'unimatrix_assoc' is not a known variant of this experiment"),
     (lambda c: c["experiments"]["lm"].update(recipe="R-XX"),
-     "experiments.lm.recipe': 'R-XX' is not a known recipe; valid: R-ABL, R-AR, R-AR0, R-LM"),
+     "experiments.lm.recipe': 'R-XX' is not a known recipe; valid: R-ABL, R-AR, R-AR0, R-LM, R-TRI"),
     (lambda c: c["experiments"]["lm"]["overrides"].update(sparse_pointer={"lr": 1e-3}),
      "experiments.lm.overrides.sparse_pointer'"),
     (lambda c: c["recipes"]["R-LM"].update(steps=0), "recipes.R-LM.steps': 0 is less than the minimum of 1"),
@@ -59,7 +59,7 @@ def test_run_table_of_the_paper(paper_config):
     count = {name: sum(run.experiment == name for run in table) for name in paper_config["experiments"]}
     # 3 seeds x (Transformer once + each other variant in each mode of the experiment)
     assert count == {"lm": 3 * (1 + 3 * 2), "recall": 3 * (1 + 4 * 2), "retrieval": 3 * (1 + 2 * 2),
-                     "sparse_pointer_ablation": 3 * 9}
+                     "sparse_pointer_ablation": 3 * 9, "triple": 3 * 3 * 2}
     assert {run.mode for run in table if run.variant == "transformer"} == {"faithful"}
     assert {run.mode for run in table if run.experiment == "sparse_pointer_ablation"} == {"faithful"}
 

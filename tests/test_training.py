@@ -7,7 +7,8 @@ import torch
 
 from repro.config import Run, eval_settings, load, train_settings
 from repro.evaluate import evaluate
-from repro.train import NonFiniteLoss, train
+from repro.runtime import NonFiniteLoss
+from repro.train import train
 
 from conftest import REPO
 

@@ -3,6 +3,7 @@
 Templates use <% block %>, << variable >> and <# comment #>. Every << variable >> is escaped unless it
 is a `Latex` string (markup we wrote or a config author wrote as LaTeX on purpose) or `None`,
 which renders as an em dash."""
+import re
 from pathlib import Path
 
 import jinja2
@@ -13,10 +14,18 @@ SPECIAL = {
     "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}", "±": r"\ensuremath{\pm}",
 }
 MISSING = "---"
+LABEL = re.compile(r"[A-Za-z0-9:_.-]+")
 
 
 class Latex(str):
     """A string that is already LaTeX: rendered as is."""
+
+
+def label(text: str) -> Latex:
+    """A cross-reference key goes into the source unescaped, so it must be plain."""
+    if not LABEL.fullmatch(text):
+        raise ValueError(f"LaTeX label {text!r}: use letters, digits and : _ - . only")
+    return Latex(text)
 
 
 def escape(text) -> str:

@@ -9,7 +9,6 @@ string is escaped. A row's `mode` is `faithful`,
 `format` is a Python format string such as "{:.3f}"."""
 import argparse
 import json
-import re
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +18,6 @@ from repro.report.reported import Reported
 from repro.report.stats import summarize
 
 BOTH_MODES = "both"
-LABEL = re.compile(r"[A-Za-z0-9:_.-]+")
 
 
 def _cell(metrics: pd.DataFrame, reported: Reported, paper_experiment: str, row: dict, column: dict) -> dict:
@@ -36,13 +34,6 @@ def _cell(metrics: pd.DataFrame, reported: Reported, paper_experiment: str, row:
     return cell
 
 
-def _label(spec: dict) -> latex.Latex:
-    """A LaTeX cross-reference key goes into the source unescaped, so it must be plain."""
-    if not LABEL.fullmatch(spec["label"]):
-        raise ValueError(f"table label {spec['label']!r}: use letters, digits and : _ - . only")
-    return latex.Latex(spec["label"])
-
-
 def _group(group: dict, columns: list, metrics: pd.DataFrame, reported: Reported) -> dict:
     own = metrics[metrics["experiment"] == group["experiment"]]
     rows = []
@@ -55,7 +46,7 @@ def _group(group: dict, columns: list, metrics: pd.DataFrame, reported: Reported
 def table_context(spec: dict, metrics: pd.DataFrame, reported: Reported) -> dict:
     return {
         "caption": latex.Latex(spec["caption"]),
-        "label": _label(spec),
+        "label": latex.label(spec["label"]),
         "columns": [{"label": latex.Latex(column["label"])} for column in spec["columns"]],
         "groups": [_group(group, spec["columns"], metrics, reported) for group in spec["groups"]],
     }

@@ -1,5 +1,7 @@
-"""Tasks. Each module offers VOCAB_SIZE, PAD_ID, sample_batch(settings, data, generator),
-loss(logits, targets) and evaluate(model, settings, data, device) -> (metrics, data description)."""
-from repro.tasks import lm, recall
+"""Tasks. Each module offers VOCAB_SIZE, PAD_ID, MODEL_KWARGS (extra keywords for models.build_model),
+sample_batch(settings, data, generator), loss(logits, targets) and
+evaluate(model, settings, data, device) -> (metrics, data description). The triple benchmark trains
+with its own staged curriculum (repro/train_staged.py) and offers sample(...) instead of sample_batch."""
+from repro.tasks import lm, recall, triple
 
-TASKS = {"lm": lm, "recall": recall}
+TASKS = {"lm": lm, "recall": recall, "triple": triple}

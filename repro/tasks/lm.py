@@ -7,6 +7,8 @@ import torch.nn.functional as F
 
 from repro.data.wikitext import PAD_ID, VOCAB_SIZE  # noqa: F401  (part of the task interface)
 
+MODEL_KWARGS: dict = {}  # a language model needs nothing beyond the vocabulary
+
 
 def sample_batch(settings: dict, data: dict, generator: torch.Generator):
     """B independent windows of T + 1 tokens, starts uniform in {0 .. N - T - 2} (spec §2.2)."""

@@ -48,6 +48,7 @@ def recall_batch(batch_size: int, pairs: int, seq_len: int, generator: torch.Gen
 
 
 PAD_ID = PAD
+MODEL_KWARGS: dict = {}  # next-token models over the task vocabulary
 
 
 def sample_batch(settings: dict, data: dict, generator: torch.Generator):

@@ -27,6 +27,7 @@ except ConfigError as error:
 RUN_DIR = "results/runs/{experiment}/{variant}/{mode}/seed{seed}"
 EXPERIMENTS = list(config["experiments"])
 TABLES = list(config["report"]["tables"])
+TRIPLE_RECIPE = config["recipes"][config["experiments"]["triple"]["recipe"]]
 
 
 wildcard_constraints:
