@@ -21,6 +21,12 @@ from repro.tasks import TASKS
 
 def train(settings: dict, data: dict, progress: bool = True):
     """Train one run; returns (model, record). Raises NonFiniteLoss naming run and step."""
+    if "stages" in settings:
+        return train_staged.train(settings, data, progress)
+    return train_single_phase(settings, data, progress)
+
+
+def train_single_phase(settings: dict, data: dict, progress: bool = True):
     configure_torch(settings)
     device = devices.resolve(settings["device"])
     task = TASKS[settings["task"]]
@@ -57,8 +63,7 @@ def main(argv=None) -> None:
     parser.add_argument("--checkpoint", required=True, help="where to write the checkpoint (written only when training succeeds)")
     args = parser.parse_args(argv)
     settings = json.loads(args.settings)
-    trainer = train_staged.train if "stages" in settings else train
-    model, record = trainer(settings, load_data(args.data))
+    model, record = train(settings, load_data(args.data))
     save_atomically({"settings": settings, "state_dict": model.state_dict(), "record": record}, args.checkpoint)
 
 
