@@ -26,7 +26,7 @@ COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd")
 SIMULATED_SEQUENCES = 2000  # fewer leave ±5-point noise on the partial fractions (spec §4.7)
 SIMULATED_SLOT_STEP = 2
 SIMULATION_SEED = 0
-SIZE_INCHES = (7, 4.4)
+SIZE_INCHES = (7, 5.2)
 
 
 def metric(pairs: int) -> str:
@@ -59,7 +59,7 @@ def draw(metrics: pd.DataFrame, reported: Reported, ladder: dict, pairs: list[in
     axes.set_ylabel("accuracy / sequences, %")
     axes.set_ylim(0, 105)
     axes.set_title("SparsePointer capacity: trained on 4 pairs, evaluated on 4, 6 and 8")
-    axes.legend(fontsize=7, ncol=3, loc="lower right", frameon=False)
+    axes.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
     figure.tight_layout()
     return figure
 

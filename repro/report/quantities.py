@@ -8,6 +8,11 @@ import pandas as pd
 from repro.report import latex
 
 
+def _breakable(name: str) -> latex.Latex:
+    """A snake_case name that may break after its underscores in a narrow column."""
+    return latex.Latex(latex.escape(name).replace(r"\_", r"\_\allowbreak{}"))
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quantities", required=True, type=Path, help="CSV with columns quantity, value, description")
@@ -20,7 +25,7 @@ def main(argv=None) -> None:
     missing = {"quantity", "value", "description"} - set(frame.columns)
     if missing:
         raise SystemExit(f"{args.quantities}: missing column(s) {', '.join(sorted(missing))}")
-    rows = [{"quantity": row.quantity, "value": f"{row.value:.4g}", "description": row.description}
+    rows = [{"quantity": _breakable(row.quantity), "value": f"{row.value:.4g}", "description": row.description}
             for row in frame.itertuples()]
     latex.render(args.template, args.out, caption=latex.Latex(args.caption), label=latex.label(args.label), rows=rows)
 
