@@ -56,7 +56,7 @@ def matrix_state_reference(q, k, v, rho, state0, *, delta=None, mix=None, froben
     return r, state
 
 
-def _decay(log_rho):  # (B, H, T) -> (B, H, T, T), [t, s] = Π_{s<u≤t} ρ_u for s ≤ t, else 0
+def decay_matrix(log_rho):  # (B, H, T) -> (B, H, T, T), [t, s] = Π_{s<u≤t} ρ_u for s ≤ t, else 0
     """Differences of the cumulative log-retention, taken in float64: the sums grow like T·|log ρ|,
     and in float32 their difference would lose the decay of nearby pairs to rounding.
 
@@ -79,7 +79,7 @@ def matrix_state_parallel(q, k, v, rho, state0, *, delta=None, mix=None, frobeni
         raise ValueError("the Frobenius guard is not linear in the state; use matrix_state_reference")
     _check(delta, mix)
     log_rho = torch.log(rho.clamp_min(torch.finfo(rho.dtype).tiny))  # keeps ρ = 0 from making NaNs
-    decay = _decay(log_rho)  # (B, H, T, T) [t, s]
+    decay = decay_matrix(log_rho)  # (B, H, T, T) [t, s]
     a, b, c = _write_weights(rho, mix)
     last = decay[..., -1, :]  # (B, H, T): decay from s to the last token
 

@@ -8,6 +8,7 @@ import torch.nn as nn
 from models.matrix_state import FORMS
 from models.transformer import Transformer, TransformerConfig
 from models.transformer_triple import TransformerTriple, TransformerTripleConfig
+from models.triple_latent import TripleLatent, TripleLatentConfig
 from models.typed_latent import TypedLatent, TypedLatentConfig
 from models.unimatrix import UniMatrix, UniMatrixConfig
 
@@ -35,6 +36,15 @@ def _unimatrix(v: Mapping, *, vocab_size, max_seq_len, pad_id, mode, dropout, re
         rosa=v["rosa"], rulemix=v["rulemix"], frobenius_guard=v["frobenius_guard"],
         step_embedding=v["step_embedding"], deep_embed_dim=v["deep_embed_dim"],
         **{key: v[key] for key in SIDE_MEMORY_KEYS if key in v},
+    ))
+
+
+def _triple_latent(v: Mapping, *, vocab_size, max_seq_len, pad_id, mode, dropout, recurrence, **_):
+    return TripleLatent(TripleLatentConfig(
+        vocab_size=vocab_size, max_seq_len=max_seq_len, dropout=dropout, recurrence=recurrence,
+        causal_conv=mode == "corrected",
+        d_model=v["d_model"], n_layers=v["n_layers"], n_heads=v["n_heads"], state_size=v["state_size"],
+        memory=v["memory"], local_conv=v["local_conv"], **({"slots": v["slots"]} if "slots" in v else {}),
     ))
 
 
@@ -67,6 +77,7 @@ BUILDERS = {
     "unimatrix": _unimatrix,
     "transformer_triple": _transformer_triple,
     "typed_latent": _typed_latent,
+    "triple_latent": _triple_latent,
 }
 
 

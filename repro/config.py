@@ -91,6 +91,9 @@ def _check_references(config: dict) -> None:
             key = f"report.tables.{name}.groups.{i}"
             if group["experiment"] not in experiments:
                 raise ConfigError(f"config key '{key}.experiment': {_one_of('experiment', group['experiment'], experiments)}")
+            for metric, other in group["metric_experiments"].items():
+                if other not in experiments:
+                    raise ConfigError(f"config key '{key}.metric_experiments.{metric}': {_one_of('experiment', other, experiments)}")
             ran = experiments[group["experiment"]]["variants"]
             for j, variant in enumerate(group.get("variants", [])):
                 if variant not in ran:
@@ -198,13 +201,15 @@ def table_spec(config: dict, table: str) -> dict:
             rows += [{"variant": variant, "mode": mode, "label": described["label"], "paper_name": described["paper_name"]}
                      for mode in modes]
         groups.append({"title": group.get("title"), "experiment": group["experiment"],
+                       "metric_experiments": group["metric_experiments"],
                        "paper_experiment": group["paper_experiment"], "rows": rows})
     return {"caption": spec["caption"], "columns": spec["columns"], "label": f"tab:{table}", "groups": groups}
 
 
 def table_experiments(config: dict, table: str) -> list:
     """The experiments whose runs a table shows, in order of first appearance."""
-    return list(dict.fromkeys(group["experiment"] for group in config["report"]["tables"][table]["groups"]))
+    groups = config["report"]["tables"][table]["groups"]
+    return list(dict.fromkeys(name for group in groups for name in [group["experiment"], *group["metric_experiments"].values()]))
 
 
 def slot_ladder(config: dict, experiment: str) -> dict:

@@ -59,7 +59,8 @@ def test_run_table_of_the_paper(paper_config):
     count = {name: sum(run.experiment == name for run in table) for name in paper_config["experiments"]}
     # 3 seeds x (Transformer once + each other variant in each mode of the experiment)
     assert count == {"lm": 3 * (1 + 3 * 2), "recall": 3 * (1 + 4 * 2), "retrieval": 3 * (1 + 2 * 2),
-                     "sparse_pointer_ablation": 3 * 9, "triple": 3 * 3 * 2}
+                     "sparse_pointer_ablation": 3 * 9, "triple": 3 * 3 * 2,
+                     "generic_latent": 3 * (4 * 1 + 2 * 2), "generic_latent_recall": 3 * (2 * 1 + 1 * 2)}
     assert {run.mode for run in table if run.variant == "transformer"} == {"faithful"}
     assert {run.mode for run in table if run.experiment == "sparse_pointer_ablation"} == {"faithful"}
 

@@ -1,9 +1,10 @@
 """Render one comparison table (LaTeX, booktabs): the paper's value beside ours (mean ± std over seeds, n).
 
-The table spec is JSON: {"caption", "label", "columns": [{"metric", "label", "format"}],
-"groups": [{"title", "experiment", "paper_experiment", "rows": [{"variant", "mode", "label", "paper_name"}]}]}.
-A group is a block of rows from one experiment beside one experiment of the paper; its `title`
-(or null) heads the block. `caption`, column `label`s and group `title`s are LaTeX; every other
+The table spec is JSON: {"caption", "label", "columns": [{"metric", "label", "format", "paper_metric"?}],
+"groups": [{"title", "experiment", "metric_experiments"?, "paper_experiment", "rows": [{"variant", "mode",
+"label", "paper_name"}]}]}. A group is a block of rows from one experiment (metrics named in
+`metric_experiments` from another) beside one experiment of the paper; its `title` (or null) heads
+the block. A column's `paper_metric` names the paper's metric when it differs from ours. `caption`, column `label`s and group `title`s are LaTeX; every other
 string is escaped. A row's `mode` is `faithful`,
 `corrected` or `both` (a variant without a defect: its faithful runs stand for both modes).
 `format` is a Python format string such as "{:.3f}"."""
@@ -22,7 +23,7 @@ BOTH_MODES = "both"
 
 def _cell(metrics: pd.DataFrame, reported: Reported, paper_experiment: str, row: dict, column: dict) -> dict:
     form = column["format"].format
-    paper = reported.get(paper_experiment, row["paper_name"], column["metric"])
+    paper = reported.get(paper_experiment, row["paper_name"], column.get("paper_metric", column["metric"]))
     mode = runs.BASELINE_MODE if row["mode"] == BOTH_MODES else row["mode"]
     ours = runs.values(metrics, row["variant"], mode, column["metric"])
     cell = {"paper": None if paper is None else form(paper), "mean": None, "std": None, "n": len(ours)}
@@ -35,10 +36,12 @@ def _cell(metrics: pd.DataFrame, reported: Reported, paper_experiment: str, row:
 
 
 def _group(group: dict, columns: list, metrics: pd.DataFrame, reported: Reported) -> dict:
-    own = metrics[metrics["experiment"] == group["experiment"]]
+    def runs_of(column):  # a metric's runs come from the group's experiment unless it names another
+        experiment = group.get("metric_experiments", {}).get(column["metric"], group["experiment"])
+        return metrics[metrics["experiment"] == experiment]
     rows = []
     for row in group["rows"]:
-        cells = [_cell(own, reported, group["paper_experiment"], row, column) for column in columns]
+        cells = [_cell(runs_of(column), reported, group["paper_experiment"], row, column) for column in columns]
         rows.append({"label": row["label"], "mode": row["mode"], "cells": cells, "n": max(c["n"] for c in cells)})
     return {"title": None if group["title"] is None else latex.Latex(group["title"]), "rows": rows}
 
