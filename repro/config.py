@@ -61,6 +61,7 @@ def validate(config: dict) -> dict:
         error = max(errors, key=lambda e: len(e.absolute_path))
         raise ConfigError(f"config key '{_key_path(error)}': {error.message}")
     _check_references(config)
+    _check_fix_effects(config)
     return config
 
 
@@ -98,6 +99,18 @@ def _check_references(config: dict) -> None:
             for j, variant in enumerate(group.get("variants", [])):
                 if variant not in ran:
                     raise ConfigError(f"config key '{key}.variants.{j}': {_one_of('variant of this experiment', variant, ran)}")
+
+
+def _check_fix_effects(config: dict) -> None:
+    experiments = config["experiments"]
+    for name, effect in config["report"]["fix_effects"].items():
+        for role in ("model", "reference"):
+            experiment, variant = effect[role].split("/")
+            key = f"config key 'report.fix_effects.{name}.{role}'"
+            if experiment not in experiments:
+                raise ConfigError(f"{key}: {_one_of('experiment', experiment, experiments)}")
+            if variant not in experiments[experiment]["variants"]:
+                raise ConfigError(f"{key}: {_one_of('variant of this experiment', variant, experiments[experiment]['variants'])}")
 
 
 def load(*paths) -> dict:

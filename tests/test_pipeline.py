@@ -69,12 +69,13 @@ def runs_in(outputs: set) -> set:
 
 
 def test_smoke_dag_builds_the_report(workdir):
-    tables = [f"paper/tables/{name}.tex" for name in [*SMOKE_CONFIG["report"]["tables"], "triple_audit"]]
+    effects = [f"fix_effect_{name}" for name in SMOKE_CONFIG["report"]["fix_effects"]]
+    tables = [f"paper/tables/{name}.tex" for name in [*SMOKE_CONFIG["report"]["tables"], "triple_audit", *effects]]
     figures = [f"paper/figures/{name}.{kind}" for name in ("fig2_lm_bpb", "sp_capacity") for kind in ("pdf", "png")]
     for path in ("paper/build/main.pdf", "paper/build/main.tex", "results/metrics.csv", "results/claims.csv",
                  *tables, *figures):
         assert (workdir / path).stat().st_size > 0, path
-    assert len(SMOKE_RUNS) == 36 and len(tables) == 8
+    assert len(SMOKE_RUNS) == 48 and len(tables) == 11
     assert (workdir / "paper/build/main.pdf").read_bytes().startswith(b"%PDF")
     for run in SMOKE_RUNS:
         for name in ("model.pt", "metrics.json", "train.log", "train_benchmark.tsv"):

@@ -15,7 +15,7 @@ import yaml
 from repro import triple_audit
 from repro.config import load, run_modes, slot_ladder, table_experiments, table_spec
 from repro.figures import fig2_lm_bpb, sp_capacity
-from repro.report import claims, latex, quantities, render, stats, table
+from repro.report import claims, fix_effect, latex, quantities, render, stats, table
 from repro.report.reported import Reported
 
 REPO = Path(__file__).resolve().parent.parent
@@ -64,16 +64,17 @@ def full_metrics(config: dict) -> pd.DataFrame:
     for name in config["report"]["tables"]:
         spec = table_spec(config, name)
         for group, column in ((g, c) for g in spec["groups"] for c in spec["columns"]):
+            experiment = group["metric_experiments"].get(column["metric"], group["experiment"])
             for row in group["rows"]:
-                centre = paper_value(group["paper_experiment"], row["paper_name"], column["metric"])
+                centre = paper_value(group["paper_experiment"], row["paper_name"], column.get("paper_metric", column["metric"]))
                 if centre is None:
                     continue
                 constant = column["metric"] == "params" or centre == 100.0
-                for mode in run_modes(config, group["experiment"], row["variant"]):
+                for mode in run_modes(config, experiment, row["variant"]):
                     shift = 0.02 if mode == "corrected" else 0.0
                     values = [centre] * 3 if constant else [centre + shift + o for o in offsets]
                     for i, value in enumerate(values):
-                        key = (group["experiment"], row["variant"], mode, 7 + 1000 * i, column["metric"])
+                        key = (experiment, row["variant"], mode, 7 + 1000 * i, column["metric"])
                         rows.setdefault(key, value)
     return pd.DataFrame([(*key, value) for key, value in rows.items()], columns=COLUMNS)
 
@@ -260,11 +261,12 @@ def test_every_claim_of_the_paper_evaluates_against_runs_near_the_paper(paper_co
     assert set(result["claim"]) == {c["id"] for c in paper_claims}
     faithful = result[result["mode"] == "faithful"].set_index("claim")["verdict"]
     assert (faithful == "reproduced").all(), faithful[faithful != "reproduced"]
-    # only claims about the Transformer alone, and the faithful-only ablation's, lack a corrected row
+    # a claim has a corrected row exactly when one of its models ran in corrected mode in its experiment
     corrected = set(result.loc[result["mode"] == "corrected", "claim"])
-    assert {c["id"] for c in paper_claims if c["id"] not in corrected} == \
-        {c["id"] for c in paper_claims if (c["variant"] == "transformer" and not c.get("than"))
-         or c["experiment"] == "sparse_pointer_ablation"}
+    def models(c):
+        return [c["variant"], *(other["variant"] for other in c.get("than", [])), *filter(None, [c.get("reference")])]
+    assert corrected == {c["id"] for c in paper_claims
+                         if any("corrected" in run_modes(paper_config, c["experiment"], v) for v in models(c))}
 
 
 def test_reported_csv_holds_the_papers_numbers_once_each():
@@ -322,11 +324,27 @@ def test_capacity_figure_plots_our_means_the_paper_and_the_write_rule_ceiling(tm
     assert 0.0 < ceiling.get_ydata()[list(ceiling.get_xdata()).index(20)] < 100.0
 
 
+def test_fix_effect_sentence_measures_the_gain_the_fix_removes(tmp_path):
+    metrics = pd.concat([
+        tidy("lm", {("transformer", "faithful"): {"val_bpb": [5.10, 5.12]}}),
+        tidy("generic_latent", {("triple_hybrid", "faithful"): {"val_bpb": [4.80, 4.82]},
+                                ("triple_hybrid", "corrected"): {"val_bpb": [5.00, 5.02]}})], ignore_index=True)
+    reported = write_reported(tmp_path / "reported.csv", [("T2", "transformer", "val_bpb", 5.124), ("T2", "hybrid", "val_bpb", 4.766)])
+    text = fix_effect.sentence(metrics, Reported(reported), "Hybrid", "generic_latent/triple_hybrid", "lm/transformer",
+                               "val_bpb", "T2/hybrid/val_bpb", "T2/transformer/val_bpb")
+    assert "a gain of 0.358 BPB" in text
+    assert "faithful runs gain 0.300 and our corrected (causal) runs 0.100" in text
+    assert "removes 0.200 BPB, 67% of the faithful gain" in text
+    with pytest.raises(ValueError, match="no val_bpb runs of generic_latent/triple_slot"):
+        fix_effect.sentence(metrics, Reported(reported), "x", "generic_latent/triple_slot", "lm/transformer", "val_bpb",
+                            "T2/hybrid/val_bpb", "T2/transformer/val_bpb")
+
+
 # ---- the whole report ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("module", ["repro.report.stats", "repro.report.table", "repro.report.claims",
                                     "repro.report.render", "repro.figures.fig2_lm_bpb", "repro.figures.sp_capacity",
-                                    "repro.report.quantities", "repro.triple_audit"])
+                                    "repro.report.quantities", "repro.triple_audit", "repro.report.fix_effect"])
 def test_every_step_has_a_command_line(module):
     result = subprocess.run([sys.executable, "-m", module, "--help"], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -369,6 +387,12 @@ def test_report_renders_and_compiles_to_pdf(tmp_path, paper_config):
     quantities.main(["--quantities", str(results / "triple_audit.csv"), "--caption", "Audit (\\S5.2.5).",
                      "--label", "tab:triple_audit", "--template", str(TEMPLATES / "quantities_table.tex.j2"),
                      "--out", str(tables["triple_audit"])])
+    for name, effect in paper_config["report"]["fix_effects"].items():
+        tables[f"fix_effect_{name}"] = paper / "tables" / f"fix_effect_{name}.tex"
+        fix_effect.main(["--metrics", str(results / "metrics.csv"), "--reported", str(PAPER / "reported.csv"),
+                         "--label", effect["label"], "--model", effect["model"], "--reference", effect["reference"],
+                         "--paper-model", effect["paper_model"], "--paper-reference", effect["paper_reference"],
+                         "--out", str(tables[f"fix_effect_{name}"])])
     claims.main(["--claims", str(PAPER / "claims.yaml"), "--metrics", str(results / "metrics.csv"),
                  "--reported", str(PAPER / "reported.csv"), "--template", str(TEMPLATES / "claims_table.tex.j2"),
                  "--out-csv", str(results / "claims.csv"), "--out-tex", str(paper / "tables" / "claims.tex")])

@@ -36,6 +36,7 @@ wildcard_constraints:
     mode="faithful|corrected",
     seed=r"\d+",
     table="|".join(TABLES),
+    effect="|".join(config["report"]["fix_effects"]),
 
 
 def run_of(wildcards):

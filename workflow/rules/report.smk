@@ -38,6 +38,25 @@ rule triple_audit_table:
         "--label tab:triple_audit --template {input.template} --out {output} 2> {log}"
 
 
+rule fix_effect:
+    input:
+        metrics="results/metrics.csv",
+        reported="paper/reported.csv",
+        code="repro/report/fix_effect.py",
+    output:
+        "paper/tables/fix_effect_{effect}.tex",
+    params:
+        spec=lambda wildcards: config["report"]["fix_effects"][wildcards.effect],
+    log:
+        "results/logs/fix_effect_{effect}.log",
+    conda:
+        "../../environment.yml"
+    shell:
+        "python -m repro.report.fix_effect --metrics {input.metrics} --reported {input.reported} "
+        "--label {params.spec[label]:q} --model {params.spec[model]} --reference {params.spec[reference]} "
+        "--paper-model {params.spec[paper_model]} --paper-reference {params.spec[paper_reference]} --out {output} 2> {log}"
+
+
 rule figure2_lm_bpb:
     input:
         metrics="results/metrics/lm.csv",
@@ -101,7 +120,8 @@ rule render_report:
         provenance="results/provenance.json",
         claims=rules.claims.output.csv,
         claims_table=rules.claims.output.tex,
-        tables=[*expand("paper/tables/{table}.tex", table=TABLES), rules.triple_audit_table.output[0]],
+        tables=[*expand("paper/tables/{table}.tex", table=TABLES), rules.triple_audit_table.output[0],
+                *expand("paper/tables/fix_effect_{effect}.tex", effect=config["report"]["fix_effects"])],
         figures=[rules.figure2_lm_bpb.output.pdf, rules.figure_sp_capacity.output.pdf],
         code="repro/report/render.py",
     output:
