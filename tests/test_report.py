@@ -335,6 +335,10 @@ def test_fix_effect_sentence_measures_the_gain_the_fix_removes(tmp_path):
     assert "a gain of 0.358 BPB" in text
     assert "faithful runs gain 0.300 and our corrected (causal) runs 0.100" in text
     assert "removes 0.200 BPB, 67% of the faithful gain" in text
+    worse = metrics.assign(value=metrics["value"].where(metrics["mode"] != "corrected", 5.2))
+    assert "all of the faithful gain and more: the causal model is 0.090 BPB worse" in fix_effect.sentence(
+        worse, Reported(reported), "Hybrid", "generic_latent/triple_hybrid", "lm/transformer", "val_bpb",
+        "T2/hybrid/val_bpb", "T2/transformer/val_bpb")
     with pytest.raises(ValueError, match="no val_bpb runs of generic_latent/triple_slot"):
         fix_effect.sentence(metrics, Reported(reported), "x", "generic_latent/triple_slot", "lm/transformer", "val_bpb",
                             "T2/hybrid/val_bpb", "T2/transformer/val_bpb")

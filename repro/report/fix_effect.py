@@ -29,8 +29,10 @@ def sentence(metrics: pd.DataFrame, reported: Reported, label: str, model: str, 
     text = (f"{label}: the paper reports a gain of {paper_gain:.3f} BPB over the Transformer; our faithful runs "
             f"gain {faithful:.3f} and our corrected (causal) runs {corrected:.3f}, so the causal fix removes "
             f"{faithful - corrected:.3f} BPB")
-    if faithful > 0:
+    if faithful > 0 and corrected >= 0:
         text += f", {100 * (faithful - corrected) / faithful:.0f}% of the faithful gain"
+    elif faithful > 0:
+        text += f", all of the faithful gain and more: the causal model is {-corrected:.3f} BPB worse than the Transformer"
     return text + "."
 
 
