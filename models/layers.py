@@ -26,7 +26,7 @@ class FFN(nn.Module):
         return self.proj(self.drop(F.gelu(self.fc(z))))
 
 
-class CausalSelfAttention(nn.Module):
+class SelfAttention(nn.Module):
     """Multi-head self-attention with a fused q/k/v in-projection; causal unless `causal=False`
     (the bidirectional encoder of Transformer-Triple, spec §4.9).
 

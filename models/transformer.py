@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import torch.nn as nn
 
-from models.layers import FFN, CausalSelfAttention, TokenPositionEmbedding, init_normal
+from models.layers import FFN, SelfAttention, TokenPositionEmbedding, init_normal
 
 
 @dataclass
@@ -18,10 +18,13 @@ class TransformerConfig:
 
 
 class Block(nn.Module):
-    def __init__(self, cfg: TransformerConfig):
+    """Pre-LN block; `causal=False` makes it an encoder block (Transformer-Triple, spec §4.9).
+    cfg: any config with d_model, n_heads and dropout."""
+
+    def __init__(self, cfg, causal: bool = True):
         super().__init__()
         self.ln_1 = nn.LayerNorm(cfg.d_model)
-        self.attn = CausalSelfAttention(cfg.d_model, cfg.n_heads, cfg.dropout)
+        self.attn = SelfAttention(cfg.d_model, cfg.n_heads, cfg.dropout, causal=causal)
         self.ln_2 = nn.LayerNorm(cfg.d_model)
         self.ffn = FFN(cfg.d_model, cfg.dropout)
         self.drop = nn.Dropout(cfg.dropout)

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 import torch.nn as nn
 
-from models.layers import FFN, CausalSelfAttention, TokenPositionEmbedding, init_normal
+from models.layers import TokenPositionEmbedding, init_normal
+from models.transformer import Block
 
 
 @dataclass
@@ -23,26 +24,12 @@ class TransformerTripleConfig:
     dropout: float = 0.1
 
 
-class EncoderBlock(nn.Module):
-    def __init__(self, cfg: TransformerTripleConfig):
-        super().__init__()
-        self.ln_1 = nn.LayerNorm(cfg.d_model)
-        self.attn = CausalSelfAttention(cfg.d_model, cfg.n_heads, cfg.dropout, causal=False)
-        self.ln_2 = nn.LayerNorm(cfg.d_model)
-        self.ffn = FFN(cfg.d_model, cfg.dropout)
-        self.drop = nn.Dropout(cfg.dropout)
-
-    def forward(self, x):
-        x = x + self.drop(self.attn(self.ln_1(x)))
-        return x + self.drop(self.ffn(self.ln_2(x)))
-
-
 class TransformerTriple(nn.Module):
     def __init__(self, cfg: TransformerTripleConfig):
         super().__init__()
         self.cfg = cfg
         self.embed = TokenPositionEmbedding(cfg.vocab_size, cfg.max_seq_len, cfg.d_model, cfg.dropout)
-        self.blocks = nn.ModuleList(EncoderBlock(cfg) for _ in range(cfg.n_layers))
+        self.blocks = nn.ModuleList(Block(cfg, causal=False) for _ in range(cfg.n_layers))
         self.ln_f = nn.LayerNorm(cfg.d_model)
         self.head = nn.Linear(cfg.d_model, cfg.n_classes)
         self.apply(init_normal)
