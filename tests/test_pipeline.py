@@ -105,7 +105,10 @@ def test_ablation_change_reruns_table_5_and_its_figure_but_not_table_4(workdir):
 
 def test_new_seed_trains_only_the_new_runs(workdir):
     outputs = planned(workdir, overlay(workdir, "seed.yaml", {"recipes": {"R-AR": {"seeds": [19, 1019]}}}))
-    assert runs_in(outputs) == {run.replace("seed19", "seed1019") for run in SMOKE_RUNS if "/recall/" in run}
+    uses_r_ar = {name for name, spec in SMOKE_CONFIG["experiments"].items() if spec["recipe"] == "R-AR"}
+    assert uses_r_ar == {"recall", "generic_latent_recall"}
+    assert runs_in(outputs) == {run.directory.replace("seed19", "seed1019")
+                                for run in runs(SMOKE_CONFIG) if run.experiment in uses_r_ar}
 
 
 def test_figure_code_change_regenerates_only_the_figure_and_report(workdir):
