@@ -5,7 +5,9 @@ from collections.abc import Mapping
 
 import torch.nn as nn
 
+from models.mamba2 import Mamba2, Mamba2Config
 from models.matrix_state import FORMS
+from models.recurrent_ffn import RecurrentFFNConfig, RecurrentFFNTransformer
 from models.transformer import Transformer, TransformerConfig
 from models.transformer_triple import TransformerTriple, TransformerTripleConfig
 from models.triple_latent import TripleLatent, TripleLatentConfig
@@ -48,6 +50,24 @@ def _triple_latent(v: Mapping, *, vocab_size, max_seq_len, pad_id, mode, dropout
     ))
 
 
+def _mamba2(v: Mapping, *, vocab_size, max_seq_len, pad_id, mode, dropout, recurrence, **_):
+    # External baseline of the seq-64 pilot (spec §4.11): no defect to correct, so `mode` changes nothing.
+    return Mamba2(Mamba2Config(
+        vocab_size=vocab_size, dropout=dropout, recurrence=recurrence,
+        d_model=v["d_model"], n_layers=v["n_layers"], n_heads=v["n_heads"], d_state=v["d_state"],
+        expand=v["expand"], conv_kernel=v["conv_kernel"],
+    ))
+
+
+def _recurrent_ffn(v: Mapping, *, vocab_size, max_seq_len, pad_id, mode, dropout, recurrence, **_):
+    # No switch of spec §0.2 concerns this family: `mode` changes nothing.
+    return RecurrentFFNTransformer(RecurrentFFNConfig(
+        vocab_size=vocab_size, max_seq_len=max_seq_len, dropout=dropout, recurrence=recurrence,
+        d_model=v["d_model"], n_layers=v["n_layers"], n_heads=v["n_heads"], state_size=v["state_size"],
+        readout=v["readout"], local_branch=v["local_branch"],
+    ))
+
+
 def _needs_n_classes(family: str, n_classes) -> int:
     if n_classes is None:
         raise ValueError(f"{family} is a sequence classifier: build_model needs n_classes "
@@ -78,6 +98,8 @@ BUILDERS = {
     "transformer_triple": _transformer_triple,
     "typed_latent": _typed_latent,
     "triple_latent": _triple_latent,
+    "mamba2": _mamba2,
+    "recurrent_ffn": _recurrent_ffn,
 }
 
 

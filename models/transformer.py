@@ -1,5 +1,6 @@
 """The paper's Transformer baseline (spec §4.1): pre-LN causal decoder, GELU FFN, tied head."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch.nn as nn
@@ -18,15 +19,16 @@ class TransformerConfig:
 
 
 class Block(nn.Module):
-    """Pre-LN block; `causal=False` makes it an encoder block (Transformer-Triple, spec §4.9).
+    """Pre-LN block; `causal=False` makes it an encoder block (Transformer-Triple, spec §4.9), and
+    `ffn` replaces the GELU FFN (the Recurrent-FFN family, spec §4.10).
     cfg: any config with d_model, n_heads and dropout."""
 
-    def __init__(self, cfg, causal: bool = True):
+    def __init__(self, cfg, causal: bool = True, ffn: nn.Module | None = None):
         super().__init__()
         self.ln_1 = nn.LayerNorm(cfg.d_model)
         self.attn = SelfAttention(cfg.d_model, cfg.n_heads, cfg.dropout, causal=causal)
         self.ln_2 = nn.LayerNorm(cfg.d_model)
-        self.ffn = FFN(cfg.d_model, cfg.dropout)
+        self.ffn = FFN(cfg.d_model, cfg.dropout) if ffn is None else ffn
         self.drop = nn.Dropout(cfg.dropout)
 
     def forward(self, x):
@@ -35,11 +37,14 @@ class Block(nn.Module):
 
 
 class Transformer(nn.Module):
-    def __init__(self, cfg: TransformerConfig):
+    """`make_ffn()`, if given, builds each block's FFN in place of the GELU FFN."""
+
+    def __init__(self, cfg: TransformerConfig, make_ffn: Callable[[], nn.Module] | None = None):
         super().__init__()
         self.cfg = cfg
         self.embed = TokenPositionEmbedding(cfg.vocab_size, cfg.max_seq_len, cfg.d_model, cfg.dropout)
-        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
+        self.blocks = nn.ModuleList(Block(cfg, ffn=None if make_ffn is None else make_ffn())
+                                    for _ in range(cfg.n_layers))
         self.ln_f = nn.LayerNorm(cfg.d_model)
         self.apply(init_normal)
 

@@ -4,10 +4,9 @@ Vocabulary (V = 64): 0 PAD, 1 BOS, 2 SEP, 3 QUERY, 4 ANSWER, 5-12 keys, 13-20 va
 21-30 filler. One example is T + 1 tokens; the model reads the first T and is scored only on
 the last target (the value bound to the queried key), predicted at the ANSWER position.
 """
-import hashlib
-
 import torch
-import torch.nn.functional as F
+
+from repro.tasks import final_token
 
 VOCAB_SIZE = 64
 PAD, BOS, SEP, QUERY, ANSWER = 0, 1, 2, 3, 4
@@ -57,32 +56,22 @@ def sample_batch(settings: dict, data: dict, generator: torch.Generator):
 
 def loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Only the final position is scored: the answer predicted at the ANSWER token."""
-    return F.cross_entropy(logits[:, -1], targets)
+    return final_token.loss(logits, targets)
 
 
-@torch.no_grad()
 def evaluate(model, settings: dict, data: dict, device: torch.device) -> dict:
     """Per evaluation set (pair count n, data seed): final-token loss and accuracy over
     batches x batch_size sequences. The plain keys hold the set of the training pair count.
     Returns (metrics, a description of the evaluation data with its hashes)."""
     spec, metrics, hashes = settings["eval"], {}, {}
-    model.eval()
     for eval_set in spec["sets"]:
         generator = torch.Generator().manual_seed(eval_set["seed"])
-        total_loss, correct, count = 0.0, 0, 0
-        digest = hashlib.sha256()
-        for _ in range(spec["batches"]):
-            inputs, answers = recall_batch(spec["batch_size"], eval_set["pairs"], settings["seq_len"], generator)
-            digest.update(torch.cat([inputs, answers[:, None]], 1).numpy().tobytes())
-            final_logits = model(inputs.to(device))[:, -1].double()
-            answers = answers.to(device)
-            total_loss += F.cross_entropy(final_logits, answers, reduction="sum").item()
-            correct += int((final_logits.argmax(-1) == answers).sum())
-            count += answers.numel()
         n = eval_set["pairs"]
-        hashes[f"eval_{n}pairs_seed{eval_set['seed']}_sha256"] = digest.hexdigest()
-        metrics[f"eval_loss_{n}pairs"] = total_loss / count
-        metrics[f"acc_{n}pairs_pct"] = 100.0 * correct / count
+        found = final_token.score(model, (recall_batch(spec["batch_size"], n, settings["seq_len"], generator)
+                                          for _ in range(spec["batches"])), device)
+        hashes[f"eval_{n}pairs_seed{eval_set['seed']}_sha256"] = found.sha256
+        metrics[f"eval_loss_{n}pairs"] = found.loss
+        metrics[f"acc_{n}pairs_pct"] = found.accuracy_pct
     if f"acc_{settings['pairs']}pairs_pct" in metrics:
         metrics["eval_loss"] = metrics[f"eval_loss_{settings['pairs']}pairs"]
         metrics["accuracy_pct"] = metrics[f"acc_{settings['pairs']}pairs_pct"]

@@ -1,0 +1,75 @@
+"""The localized Recurrent-FFN family (spec §4.10): the Transformer baseline with each block's
+GELU FFN replaced by a recurrent module F of u_t = LN₂(X_t), all projections bias-free:
+
+    f_t = tanh(W_f u_t), i_t = σ(W_i u_t), c_t = silu(W_c u_t),  s_t = f_t ⊙ s_{t-1} + i_t ⊙ c_t
+    Recurrent-FFN (plain)  y_t = W_o silu(s_t),               s_{-1} = 0
+    Recurrent-FFN-Readout  y_t = W_o silu((W_q u_t) ⊙ s_t),   s_{-1} learned (init 0)
+    Recurrent-FFN-Hybrid   the Readout recurrence at width R = ⌊m/2⌋, plus a local SwiGLU branch
+                           W_dn Drop((W_up u_t) ⊙ silu(W_gt u_t)) of width Λ = m - R (A16)
+
+F's closing Drop is the block's residual dropout (Block.drop), so F itself returns y.
+"""
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from models.gated_recurrence import RECURRENCES
+from models.transformer import Transformer
+
+
+@dataclass
+class RecurrentFFNConfig:
+    vocab_size: int
+    max_seq_len: int
+    d_model: int = 64
+    n_layers: int = 3
+    n_heads: int = 4
+    state_size: int = 128  # m: the state width, or the Hybrid's budget R + Λ
+    readout: bool = False  # learned s_{-1} and the W_q readout gate
+    local_branch: bool = False  # Hybrid: needs readout
+    dropout: float = 0.1
+    recurrence: str = "fast"  # models.gated_recurrence.RECURRENCES
+
+    def __post_init__(self):
+        for key in ("readout", "local_branch"):
+            if not isinstance(getattr(self, key), bool):
+                raise ValueError(f"{key}={getattr(self, key)!r}; valid: true or false")
+        if self.local_branch and not self.readout:
+            raise ValueError("local_branch=True needs readout=True (the Hybrid is the Readout "
+                             "recurrence plus a local branch)")
+        if self.recurrence not in RECURRENCES:
+            raise ValueError(f"recurrence={self.recurrence!r}; valid: {', '.join(RECURRENCES)}")
+
+
+class RecurrentFFN(nn.Module):
+    def __init__(self, cfg: RecurrentFFNConfig):
+        super().__init__()
+        d, m = cfg.d_model, cfg.state_size
+        width = m // 2 if cfg.local_branch else m  # R
+        self.recurrence = RECURRENCES[cfg.recurrence]
+        self.n_in = 4 if cfg.readout else 3
+        self.w_in = nn.Linear(d, self.n_in * width, bias=False)  # rows: W_f, W_i, W_c[, W_q]
+        self.s0 = nn.Parameter(torch.zeros(width)) if cfg.readout else None  # spec §1.1 exception 2
+        self.w_o = nn.Linear(width, d, bias=False)  # W_o, or W_ro in the Hybrid
+        if cfg.local_branch:
+            self.w_local = nn.Linear(d, 2 * (m - width), bias=False)  # rows: W_up, W_gt
+            self.w_dn = nn.Linear(m - width, d, bias=False)
+            self.drop = nn.Dropout(cfg.dropout)
+        self.local_branch = cfg.local_branch
+
+    def forward(self, u):  # (B, T, d) -> (B, T, d)
+        f, i, c, *q = self.w_in(u).chunk(self.n_in, -1)  # each (B, T, R)
+        s = self.recurrence(torch.tanh(f), torch.sigmoid(i) * F.silu(c), self.s0)  # (B, T, R)
+        y = self.w_o(F.silu(q[0] * s if q else s))
+        if self.local_branch:
+            up, gate = self.w_local(u).chunk(2, -1)  # each (B, T, Λ)
+            y = y + self.w_dn(self.drop(up * F.silu(gate)))
+        return y
+
+
+class RecurrentFFNTransformer(Transformer):
+    def __init__(self, cfg: RecurrentFFNConfig):
+        super().__init__(cfg, make_ffn=lambda: RecurrentFFN(cfg))
