@@ -178,7 +178,7 @@ def train_settings(config: dict, run: Run) -> dict:
         settings["data"] = {"train_split": config["wikitext_train_split"]}
     elif recipe["task"] == "recall":
         settings["pairs"] = recipe["pairs"]
-    else:
+    elif recipe["task"] == "triple":
         # the curriculum evaluates every task after every stage, so its evaluation is part of training
         settings.update({key: recipe[key] for key in ("stages", "aux_weight", "seed_offsets", "eval")})
     return settings

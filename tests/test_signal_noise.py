@@ -94,9 +94,9 @@ class RuleModel(torch.nn.Module):
 def test_evaluate(rule, accuracy):
     settings = {"seq_len": T, "eval": {"batch_size": 8, "batches": 64, "sets": [{"seed": 20}]}}
     metrics, described = task.evaluate(RuleModel(rule), settings, {}, torch.device("cpu"))
-    assert metrics["accuracy_pct"] == metrics["acc_seed20_pct"]
-    assert metrics["accuracy_pct"] == pytest.approx(accuracy, abs=3.0)
-    assert (metrics["eval_loss"] < 1e-6) == (accuracy == 100.0)
+    assert metrics["signal_noise_accuracy_pct"] == metrics["acc_seed20_pct"]
+    assert metrics["signal_noise_accuracy_pct"] == pytest.approx(accuracy, abs=3.0)
+    assert (metrics["signal_noise_eval_loss"] < 1e-6) == (accuracy == 100.0)
     again, _ = task.evaluate(RuleModel(rule), settings, {}, torch.device("cpu"))
     assert again == metrics and len(described["eval_seed20_sha256"]) == 64
 

@@ -2,6 +2,6 @@
 sample_batch(settings, data, generator), loss(logits, targets) and
 evaluate(model, settings, data, device) -> (metrics, data description). The triple benchmark trains
 with its own staged curriculum (repro/train_staged.py) and offers sample(...) instead of sample_batch."""
-from repro.tasks import lm, recall, triple
+from repro.tasks import lm, recall, signal_noise, triple
 
-TASKS = {"lm": lm, "recall": recall, "triple": triple}
+TASKS = {"lm": lm, "recall": recall, "signal_noise": signal_noise, "triple": triple}
