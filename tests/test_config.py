@@ -20,7 +20,7 @@ def broken(config, edit):
 
 @pytest.mark.parametrize("edit, message", [
     (lambda c: c["experiments"]["lm"]["variants"].append("unimatrix_cor"),
-     "experiments.lm.variants.4': 'unimatrix_cor' is not a known variant; valid: sparse_pointer, "),
+     "experiments.lm.variants.4': 'unimatrix_cor' is not a known variant; valid: mamba2, "),
     (lambda c: c["report"]["tables"]["table1_lm"]["groups"][0].update(experiment="lm_pilot"),
      "report.tables.table1_lm.groups.0.experiment': 'lm_pilot' is not a known experiment; valid: generic_latent, "),
     (lambda c: c["report"]["tables"]["table2_generic_latent"]["groups"][0]["metric_experiments"].update(accuracy_pct="recal"),
@@ -28,7 +28,7 @@ def broken(config, edit):
     (lambda c: c["report"]["tables"]["table4_retrieval"]["groups"][0]["variants"].append("unimatrix_assoc"),
      "report.tables.table4_retrieval.groups.0.variants.2': 'unimatrix_assoc' is not a known variant of this experiment"),
     (lambda c: c["experiments"]["lm"].update(recipe="R-XX"),
-     "experiments.lm.recipe': 'R-XX' is not a known recipe; valid: R-ABL, R-AR, R-AR0, R-LM, R-TRI"),
+     "experiments.lm.recipe': 'R-XX' is not a known recipe; valid: R-ABL, R-AR, R-AR0, R-LM, R-LM-64, R-LM-T120, R-LM-T200, R-MEM-AR, R-MEM-SN, R-TRI"),
     (lambda c: c["experiments"]["lm"]["overrides"].update(sparse_pointer={"lr": 1e-3}),
      "experiments.lm.overrides.sparse_pointer'"),
     (lambda c: c["recipes"]["R-LM"].update(steps=0), "recipes.R-LM.steps': 0 is less than the minimum of 1"),
@@ -62,7 +62,9 @@ def test_run_table_of_the_paper(paper_config):
     # 3 seeds x (Transformer once + each other variant in each mode of the experiment)
     assert count == {"lm": 3 * (1 + 3 * 2), "recall": 3 * (1 + 4 * 2), "retrieval": 3 * (1 + 2 * 2),
                      "sparse_pointer_ablation": 3 * 9, "triple": 3 * 3 * 2,
-                     "generic_latent": 3 * (4 * 1 + 2 * 2), "generic_latent_recall": 3 * (2 * 1 + 1 * 2)}
+                     "generic_latent": 3 * (4 * 1 + 2 * 2), "generic_latent_recall": 3 * (2 * 1 + 1 * 2),
+                     "rffn_pilot80": 3 * 2, "rffn_tuned120": 3 * 5, "rffn_tuned200": 4 * 2,
+                     "memory_pilot_recall": 3 * 3, "memory_pilot_signal_noise": 3 * 3}
     assert {run.mode for run in table if run.variant == "transformer"} == {"faithful"}
     assert {run.mode for run in table if run.experiment == "sparse_pointer_ablation"} == {"faithful"}
 

@@ -75,7 +75,7 @@ def test_smoke_dag_builds_the_report(workdir):
     for path in ("paper/build/main.pdf", "paper/build/main.tex", "results/metrics.csv", "results/claims.csv",
                  *tables, *figures):
         assert (workdir / path).stat().st_size > 0, path
-    assert len(SMOKE_RUNS) == 48 and len(tables) == 11
+    assert len(SMOKE_RUNS) == 63 and len(tables) == 13
     assert (workdir / "paper/build/main.pdf").read_bytes().startswith(b"%PDF")
     for run in SMOKE_RUNS:
         for name in ("model.pt", "metrics.json", "train.log", "train_benchmark.tsv"):
@@ -130,7 +130,7 @@ def test_lint_reports_nothing(workdir):
 
 @pytest.mark.parametrize("content, message", [
     ({"experiments": {"lm": {"variants": ["transformer", "unimatrix_cor"]}}},
-     "experiments.lm.variants.1': 'unimatrix_cor' is not a known variant; valid: sparse_pointer, "),
+     "experiments.lm.variants.1': 'unimatrix_cor' is not a known variant; valid: mamba2, "),
     ({"recipes": {"R-LM": {"steps": -1}}}, "recipes.R-LM.steps': -1 is less than the minimum of 1"),
 ])
 def test_bad_config_fails_before_any_job(workdir, content, message):

@@ -254,6 +254,20 @@ def test_exact_and_reduction_claims(tmp_path):
     assert bad.loc[("reduction_pct_unimatrix_core", "faithful"), "verdict"] == "not reproduced"
 
 
+def test_less_than_every_seed_counts_the_seeds_won(tmp_path):
+    claim_spec = claim("less_than_every_seed", variant="unimatrix_core", than=[{"variant": "transformer"}],
+                       paper_seeds=[{"variant": "P/unimatrix_core/val_bpb", "than": "P/transformer/val_bpb"}])
+    runs_by_verdict = {
+        "reproduced": {("transformer", "faithful"): {"val_bpb": [5.1, 5.2, 5.3]}, ("unimatrix_core", "faithful"): {"val_bpb": [5.0, 5.1, 5.2]}},
+        "inconclusive": {("transformer", "faithful"): {"val_bpb": [5.1, 5.2, 5.3]}, ("unimatrix_core", "faithful"): {"val_bpb": [5.0, 5.3, 5.2]}},
+        "not reproduced": {("transformer", "faithful"): {"val_bpb": [5.1, 5.2, 5.3]}, ("unimatrix_core", "faithful"): {"val_bpb": [5.2, 5.3, 5.4]}},
+    }
+    for expected, runs in runs_by_verdict.items():
+        row = evaluate(tmp_path, [claim_spec], runs).iloc[0]
+        assert row["verdict"] == expected
+    assert row["ours"] == 0.0 and row["paper"] == 100.0 and row["n"] == 3
+
+
 def test_every_claim_of_the_paper_evaluates_against_runs_near_the_paper(paper_config):
     paper_claims = yaml.safe_load((PAPER / "claims.yaml").read_text())["claims"]
     result = claims.evaluate(paper_claims, full_metrics(paper_config), Reported(PAPER / "reported.csv"))

@@ -113,8 +113,21 @@ def _ordering(claim, metrics, reported, mode) -> Comparison:
     return max(comparisons, key=lambda c: (VERDICTS.index(c.verdict), -c.ours.mean))
 
 
+def _less_than_every_seed(claim, metrics, reported, mode) -> Comparison:
+    """The variant's metric is below the other model's in every seed (pairs by seed); ours and the
+    paper's are the share of seeds where it is, the paper's from its per-seed values."""
+    other = claim["than"][0]["variant"]
+    mine, theirs = _paired_values(metrics, claim, claim["variant"], other, mode)
+    won = 100.0 * float((mine < theirs).mean())
+    paper = 100.0 * sum(reported.at(pair["variant"]) < reported.at(pair["than"]) for pair in claim["paper_seeds"]) \
+        / len(claim["paper_seeds"])
+    found = REPRODUCED if won == 100.0 else NOT_REPRODUCED if won == 0.0 else INCONCLUSIVE
+    quantity = f"% of seeds with {claim['variant']} < {other} {claim['metric']}"
+    return Comparison(quantity, paper, Summary(won, None, len(mine), None), Band(100.0, 100.0), "every seed", found)
+
+
 KINDS = {"exact": _exact, "within": _within, "range": _range, "reduction_pct": _reduction_pct,
-         "less_than": _ordering, "greater_than": _ordering}
+         "less_than": _ordering, "greater_than": _ordering, "less_than_every_seed": _less_than_every_seed}
 
 
 def _variants(claim: dict) -> list[str]:
