@@ -10,6 +10,8 @@ import yaml
 
 from models import build_model
 
+from probes import logit_changes
+
 VARIANTS = yaml.safe_load((Path(__file__).parents[1] / "config" / "config.yaml").read_text())["variants"]
 UNIMATRIX = [name for name, v in VARIANTS.items() if v["family"] == "unimatrix"]
 assert {"unimatrix_assoc", "sparse_pointer"} <= set(UNIMATRIX)
@@ -25,14 +27,7 @@ def _model(name, mode, recurrence):
 
 
 def _probe(model):
-    """Logits of one random sequence and of copies with one token changed, at each t in PERTURBED."""
-    g = torch.Generator().manual_seed(1)
-    x = torch.randint(0, V, (1, T), generator=g).repeat(len(PERTURBED) + 1, 1)
-    for row, t in enumerate(PERTURBED, start=1):
-        x[row, t] = (x[row, t] + torch.randint(1, V, (), generator=g)) % V
-    with torch.no_grad():
-        logits = model(x)
-    return [(t, (logits[row] - logits[0]).abs().amax(-1)) for row, t in enumerate(PERTURBED, start=1)]
+    return logit_changes(model, V, T, PERTURBED)
 
 
 @pytest.mark.parametrize("recurrence", ["fast", "reference"])

@@ -9,6 +9,8 @@ import torch.nn.functional as F
 from models import build_model, count_params
 from models.gated_recurrence import CHUNK, gated_recurrence_chunked, gated_recurrence_reference
 
+from probes import logit_changes
+
 LM = dict(vocab_size=259, max_seq_len=128, pad_id=256)
 KINDS = {"plain": (False, False), "readout": (True, False), "hybrid": (True, True)}
 
@@ -129,14 +131,7 @@ def test_causal(kind, recurrence):
     """Changing token t changes no logit before t (eval mode, random weights, T = 128)."""
     model = _model(kind, recurrence).eval()
     T, perturbed = 128, [0, 1, CHUNK - 1, CHUNK, 61, 127]
-    g = torch.Generator().manual_seed(1)
-    x = torch.randint(0, 259, (1, T), generator=g).repeat(len(perturbed) + 1, 1)
-    for row, t in enumerate(perturbed, start=1):
-        x[row, t] = (x[row, t] + 1) % 259
-    with torch.no_grad():
-        logits = model(x)
-    for row, t in enumerate(perturbed, start=1):
-        diff = (logits[row] - logits[0]).abs().amax(-1)
+    for t, diff in logit_changes(model, 259, T, perturbed):
         assert (diff[:t] < 1e-6).all(), f"token {t} changed earlier logits"
         assert diff[t:].max() > 1e-4  # the probe does reach the model
 

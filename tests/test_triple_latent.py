@@ -9,6 +9,8 @@ from models import build_model, count_params
 from models.pair_memory import RECURRENCES
 from models.triple_latent import TripleLatentConfig
 
+from probes import logit_changes
+
 LM = dict(vocab_size=259, max_seq_len=128, pad_id=256)
 RECALL = dict(vocab_size=64, max_seq_len=128, pad_id=0)
 
@@ -157,13 +159,7 @@ def _probe(name, mode, recurrence):
     """Per perturbed t: max |Δ logits| at each position when token t alone changes (eval mode)."""
     torch.manual_seed(0)
     model = build_model(VARIANTS[name], **LM, mode=mode, dropout=0.1, recurrence=recurrence).eval()
-    g = torch.Generator().manual_seed(1)
-    x = torch.randint(0, 259, (1, T), generator=g).repeat(len(PERTURBED) + 1, 1)
-    for row, t in enumerate(PERTURBED, start=1):
-        x[row, t] = (x[row, t] + torch.randint(1, 259, (), generator=g)) % 259
-    with torch.no_grad():
-        logits = model(x)
-    return [(t, (logits[row] - logits[0]).abs().amax(-1)) for row, t in enumerate(PERTURBED, start=1)]
+    return logit_changes(model, 259, T, PERTURBED)
 
 
 @pytest.mark.parametrize("recurrence", ["fast", "reference"])
