@@ -37,19 +37,27 @@ class Block(nn.Module):
 
 
 class Transformer(nn.Module):
-    """`make_ffn()`, if given, builds each block's FFN in place of the GELU FFN."""
+    """`make_ffn()`, if given, builds each block's FFN in place of the GELU FFN; `causal=False` makes
+    the blocks bidirectional; `make_head()`, if given, adds `self.head` before initialisation (so the
+    random-number order is that of a model built in one piece)."""
 
-    def __init__(self, cfg: TransformerConfig, make_ffn: Callable[[], nn.Module] | None = None):
+    def __init__(self, cfg, make_ffn: Callable[[], nn.Module] | None = None, causal: bool = True,
+                 make_head: Callable[[], nn.Module] | None = None):
         super().__init__()
         self.cfg = cfg
         self.embed = TokenPositionEmbedding(cfg.vocab_size, cfg.max_seq_len, cfg.d_model, cfg.dropout)
-        self.blocks = nn.ModuleList(Block(cfg, ffn=None if make_ffn is None else make_ffn())
+        self.blocks = nn.ModuleList(Block(cfg, causal=causal, ffn=None if make_ffn is None else make_ffn())
                                     for _ in range(cfg.n_layers))
         self.ln_f = nn.LayerNorm(cfg.d_model)
+        if make_head is not None:
+            self.head = make_head()
         self.apply(init_normal)
 
-    def forward(self, idx):  # (B, T) -> (B, T, V)
+    def hidden(self, idx):  # (B, T) -> the last block's output (B, T, d), before LN_f
         x = self.embed(idx)
         for block in self.blocks:
             x = block(x)
-        return self.embed.logits(self.ln_f(x))
+        return x
+
+    def forward(self, idx):  # (B, T) -> (B, T, V)
+        return self.embed.logits(self.ln_f(self.hidden(idx)))

@@ -9,8 +9,7 @@ from dataclasses import dataclass
 
 import torch.nn as nn
 
-from models.layers import TokenPositionEmbedding, init_normal
-from models.transformer import Block
+from models.transformer import Transformer
 
 
 @dataclass
@@ -24,19 +23,10 @@ class TransformerTripleConfig:
     dropout: float = 0.1
 
 
-class TransformerTriple(nn.Module):
+class TransformerTriple(Transformer):
     def __init__(self, cfg: TransformerTripleConfig):
-        super().__init__()
-        self.cfg = cfg
-        self.embed = TokenPositionEmbedding(cfg.vocab_size, cfg.max_seq_len, cfg.d_model, cfg.dropout)
-        self.blocks = nn.ModuleList(Block(cfg, causal=False) for _ in range(cfg.n_layers))
-        self.ln_f = nn.LayerNorm(cfg.d_model)
-        self.head = nn.Linear(cfg.d_model, cfg.n_classes)
-        self.apply(init_normal)
+        super().__init__(cfg, causal=False, make_head=lambda: nn.Linear(cfg.d_model, cfg.n_classes))
 
     def forward(self, idx):  # (B, T) -> logits (B, n_classes), rep (B, d) for the auxiliary heads
-        x = self.embed(idx)  # positions 0..T-1 of the table; T = 43 or 49
-        for block in self.blocks:
-            x = block(x)
-        rep = self.ln_f(x[:, -1])
+        rep = self.ln_f(self.hidden(idx)[:, -1])  # positions 0..T-1 of the table; T = 43 or 49
         return self.head(rep), rep
