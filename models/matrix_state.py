@@ -7,7 +7,7 @@
     r_t = S_t q_t                                    (r[i] = Σ_j S[i, j] q_j)
 
 Two forms with one signature, as in flash-linear-attention's naive.py files: the per-token loop
-(the definition) and an exact parallel form for the cases that are linear in the state.
+(the definition) and an exact chunked form for the cases that are linear in the state.
 
 Shapes: q, k, v, delta (B, H, T, S); rho (B, H, T); mix (B, H, T, 3) = (π1, π2, π3), None means
 outer-product writes only; state0 (B, H, S, S), None means zeros.
@@ -17,6 +17,7 @@ Returns r (B, H, T, S) and the state after the last token (B, H, S, S).
 import torch
 
 FORMS = ("fast", "reference")
+CHUNK = 32  # chunk length of the fast form; see matrix_state_chunked
 
 
 def _write_weights(rho, mix):
@@ -71,37 +72,56 @@ def decay_matrix(log_rho):  # (B, H, T) -> (B, H, T, T), [t, s] = Π_{s<u≤t} �
     return exponent.clamp(-80.0, 0.0).exp().masked_fill(~causal, 0.0)
 
 
-def matrix_state_parallel(q, k, v, rho, state0, *, delta=None, mix=None, frobenius_guard=False):
-    """Unrolled: S_t = (Π_{u≤t} ρ_u) S0 + Σ_{s≤t} (Π_{s<u≤t} ρ_u)(1 - ρ_s) U_s, so r_t is a
+def _chunks(x, length):  # (B, H, T, ...) -> (B, H, N, length, ...), zero-padded at the end
+    pad = -x.size(2) % length
+    if pad:
+        x = torch.cat([x, x.new_zeros(*x.shape[:2], pad, *x.shape[3:])], 2)
+    return x.unflatten(2, (-1, length))
+
+
+def matrix_state_chunked(q, k, v, rho, state0, *, delta=None, mix=None, frobenius_guard=False, chunk=CHUNK):
+    """Unrolled, S_t = (Π_{u≤t} ρ_u) S0 + Σ_{s≤t} (Π_{s<u≤t} ρ_u)(1 - ρ_s) U_s, so r_t is a
     decay-weighted causal attention: O_s q_t = k_s (v_s·q_t), Diag(δ_s) q_t = δ_s ⊙ q_t,
-    O_sᵀ q_t = v_s (k_s·q_t). O(T²) time and memory per head."""
+    O_sᵀ q_t = v_s (k_s·q_t). Taken in chunks of `chunk` tokens (the structure of Mamba-2's SSD):
+    inside a chunk that attention is a masked (C×C) product; each chunk's own writes, decayed to
+    its end, form its end state; the state entering every chunk is the decayed sum of S0 and the
+    end states before it, one (N+1)×(N+1) decay matrix over the N chunks. No Python loop; O(T·C·S
+    + T·S²) time. Tokens padded at the end have ρ = 1 and no write, so they change nothing."""
     if frobenius_guard:
         raise ValueError("the Frobenius guard is not linear in the state; use matrix_state_reference")
     _check(delta, mix)
+    B, H, T, S = q.shape
+    C = min(chunk, T)
     log_rho = torch.log(rho.clamp_min(torch.finfo(rho.dtype).tiny))  # keeps ρ = 0 from making NaNs
-    decay = decay_matrix(log_rho)  # (B, H, T, T) [t, s]
     a, b, c = _write_weights(rho, mix)
-    last = decay[..., -1, :]  # (B, H, T): decay from s to the last token
+    g, a = _chunks(log_rho, C), _chunks(a, C)  # (B, H, N, C)
+    q, k, v = _chunks(q, C), _chunks(k, C), _chunks(v, C)  # (B, H, N, C, S)
+    decay = decay_matrix(g)  # (B, H, N, C, C) [t, s]: from s to t inside a chunk
+    to_end = decay[..., -1, :]  # (B, H, N, C): from s to the chunk's last token
 
     r = (decay * (q @ v.transpose(-1, -2))) @ (a.unsqueeze(-1) * k)
-    state = ((last * a).unsqueeze(-1) * k).transpose(-1, -2) @ v
+    own = ((to_end * a).unsqueeze(-1) * k).transpose(-1, -2) @ v  # (B, H, N, S, S)
     if mix is not None:
+        b, c, delta = _chunks(b, C), _chunks(c, C), _chunks(delta, C)
         r = r + (decay * (q @ k.transpose(-1, -2))) @ (b.unsqueeze(-1) * v)
         r = r + q * (decay @ (c.unsqueeze(-1) * delta))
-        state = state + ((last * b).unsqueeze(-1) * v).transpose(-1, -2) @ k
-        state = state + torch.diag_embed(((last * c).unsqueeze(-2) @ delta).squeeze(-2))
-    if state0 is not None:
-        carry = log_rho.double().cumsum(-1).exp().to(rho.dtype)  # (B, H, T): Π_{u≤t} ρ_u
-        r = r + carry.unsqueeze(-1) * (q @ state0.transpose(-1, -2))
-        state = state + carry[..., -1, None, None] * state0
-    return r, state
+        own = own + ((to_end * b).unsqueeze(-1) * v).transpose(-1, -2) @ k
+        own = own + torch.diag_embed(((to_end * c).unsqueeze(-2) @ delta).squeeze(-2))
+
+    # S0 enters as the end state of a chunk before the first: ends[z] = state after chunk z - 1.
+    start = q.new_zeros(B, H, 1, S, S) if state0 is None else state0.unsqueeze(2)
+    totals = torch.cat([g.new_zeros(B, H, 1), g.sum(-1)], -1)  # (B, H, N + 1); the first is never used
+    ends = (decay_matrix(totals) @ torch.cat([start, own], 2).flatten(-2)).unflatten(-1, (S, S))
+    from_start = g.cumsum(-1).clamp_min(-80.0).exp()  # Π_{chunk start ≤ u ≤ t} ρ_u, as in decay_matrix
+    r = r + from_start.unsqueeze(-1) * (q @ ends[:, :, :-1].transpose(-1, -2))
+    return r.flatten(2, 3)[:, :, :T], ends[:, :, -1]
 
 
 def matrix_state(q, k, v, rho, state0, *, delta=None, mix=None, frobenius_guard=False, form="fast"):
-    """form="fast": the parallel form where it is exact (no guard), the loop otherwise."""
+    """form="fast": the chunked form where it is exact (no guard), the loop otherwise."""
     if form not in FORMS:
         raise ValueError(f"unknown recurrence form {form!r}; valid: {', '.join(FORMS)}")
-    fn = matrix_state_reference if form == "reference" or frobenius_guard else matrix_state_parallel
+    fn = matrix_state_reference if form == "reference" or frobenius_guard else matrix_state_chunked
     return fn(q, k, v, rho, state0, delta=delta, mix=mix, frobenius_guard=frobenius_guard)
 
 

@@ -1,7 +1,8 @@
-"""The parallel matrix-state form equals the per-token reference (values, final state, gradients),
+"""The chunked matrix-state form equals the per-token reference (values, final state, gradients),
 the reference follows the definition of spec §4.2 steps 3-8, and whole UniMatrix models give the
 same logits and gradients with either recurrence."""
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import torch
 import yaml
 
 from models import build_model
-from models.matrix_state import matrix_state, matrix_state_parallel, matrix_state_reference
+from models.matrix_state import matrix_state, matrix_state_chunked, matrix_state_reference
 
 VARIANTS = yaml.safe_load((Path(__file__).parents[1] / "config" / "config.yaml").read_text())["variants"]
 B, H, S = 2, 3, 8
@@ -47,27 +48,29 @@ def _rel_err(a, b, floor=0.0):
     return ((a - b).abs().max() / max(b.abs().max(), floor)).item()
 
 
-@pytest.mark.parametrize("T", [1, 7, 64, 128])
+@pytest.mark.parametrize("T,chunk", [(1, 32), (7, 4), (64, 16), (100, 32), (128, 32), (130, 64), (37, 64), (515, 32)])
 @pytest.mark.parametrize("with_mix", [False, True])
 @pytest.mark.parametrize("state0", [None, "zeros", "random"])
-def test_parallel_equals_reference(T, with_mix, state0):
+def test_chunked_equals_reference(T, chunk, with_mix, state0):
+    """Lengths that are and are not multiples of the chunk, and a single chunk longer than T."""
     inputs = _inputs(T, with_mix, state0)
-    fast, ref = _run(matrix_state_parallel, inputs), _run(matrix_state_reference, inputs)
+    fast = _run(functools.partial(matrix_state_chunked, chunk=chunk), inputs)
+    ref = _run(matrix_state_reference, inputs)
     assert fast.keys() == ref.keys()
     for name in ref:
         assert _rel_err(fast[name], ref[name]) <= 1e-5, name
         assert torch.isfinite(fast[name]).all(), name
 
 
-def test_parallel_form_survives_extreme_retention():
+def test_chunked_form_survives_extreme_retention():
     """ρ = 0 and ρ = 1 exactly (σ saturates in float32): no inf/NaN in values or gradients."""
     inputs = _inputs(64, True, "random")
     rho = inputs["rho"].detach().clone()
     rho[..., ::3], rho[..., 1::3] = 0.0, 1.0
     inputs["rho"] = rho.requires_grad_()
-    fast, ref = _run(matrix_state_parallel, inputs), _run(matrix_state_reference, inputs)
+    fast, ref = _run(matrix_state_chunked, inputs), _run(matrix_state_reference, inputs)
     assert torch.isfinite(fast["drho"]).all()
-    # drho is not compared: the parallel form clamps ρ at the smallest normal float before the
+    # drho is not compared: the chunked form clamps ρ at the smallest normal float before the
     # log, which drops the log-path derivative at ρ = 0 exactly (immaterial for ρ = σ(·) > 0).
     for name in ("r", "state", "dq", "dk", "dv", "ddelta", "dmix", "dstate0"):
         assert torch.isfinite(fast[name]).all(), name
@@ -120,7 +123,7 @@ def test_dispatch():
     x = _inputs(5, False, None)
     args = (x["q"], x["k"], x["v"], x["rho"], None)
     with pytest.raises(ValueError, match="Frobenius"):
-        matrix_state_parallel(*args, frobenius_guard=True)
+        matrix_state_chunked(*args, frobenius_guard=True)
     with pytest.raises(ValueError, match="'chunked'"):
         matrix_state(*args, form="chunked")
     for form in ("fast", "reference"):  # the guard always runs the loop
