@@ -16,6 +16,8 @@ Returns r (B, H, T, S) and the state after the last token (B, H, S, S).
 
 import torch
 
+from models.matrix_state_kernel import kernel_applies, matrix_state_kernel
+
 FORMS = ("fast", "reference")
 CHUNK = 32  # chunk length of the fast form; see matrix_state_chunked
 
@@ -118,9 +120,13 @@ def matrix_state_chunked(q, k, v, rho, state0, *, delta=None, mix=None, frobeniu
 
 
 def matrix_state(q, k, v, rho, state0, *, delta=None, mix=None, frobenius_guard=False, form="fast"):
-    """form="fast": the chunked form where it is exact (no guard), the loop otherwise."""
+    """form="fast": flash-linear-attention's kernel where it runs and is exact (CUDA, outer-product
+    writes; models/matrix_state_kernel.py), else the chunked form where it is exact (no guard),
+    else the loop."""
     if form not in FORMS:
         raise ValueError(f"unknown recurrence form {form!r}; valid: {', '.join(FORMS)}")
+    if form == "fast" and kernel_applies(q, rho, mix, frobenius_guard):
+        return matrix_state_kernel(q, k, v, rho, state0)
     fn = matrix_state_reference if form == "reference" or frobenius_guard else matrix_state_chunked
     return fn(q, k, v, rho, state0, delta=delta, mix=mix, frobenius_guard=frobenius_guard)
 

@@ -154,3 +154,17 @@ def test_model_fast_equals_reference(name, mode):
     floor = 1e-2 * max(g.abs().max().item() for key, g in out["reference"].items() if key != "logits")
     for key, ref in out["reference"].items():
         assert _rel_err(out["fast"][key], ref, floor=floor if key != "logits" else 0.0) <= 1e-5, key
+
+
+@pytest.mark.parametrize("with_mix", [False, True])
+def test_fast_forward_equals_reference_on_this_device(with_mix):
+    """Forward only, on CUDA where present: there the fast form of outer-product writes is
+    flash-linear-attention's kernel if it is installed (models/matrix_state_kernel.py)."""
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    x = {k: v.detach().to(device) for k, v in _inputs(100, with_mix, "random").items()}
+    args = [x.get(k) for k in ("q", "k", "v", "rho", "state0")]
+    with torch.no_grad():
+        fast = matrix_state(*args, delta=x.get("delta"), mix=x.get("mix"), form="fast")
+        ref = matrix_state_reference(*args, delta=x.get("delta"), mix=x.get("mix"))
+    for a, b in zip(fast, ref):
+        assert _rel_err(a, b) <= 1e-5
