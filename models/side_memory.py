@@ -62,27 +62,43 @@ def slot_writes(keys, strengths, n_slots: int, merge_threshold: float, strength_
     writer (B, T, N) long, the position whose write slot s holds (0 = never written);
     filled (B, T, N) bool.
     """
-    B, T, _ = keys.shape
     unit = F.normalize(keys, dim=-1)
-    cos = unit @ unit.transpose(1, 2)  # (B, T, T): [t, t'] = cos(key_t, key_t')
-    alive = strengths > strength_floor  # (B, T)
-    writer = keys.new_zeros(B, n_slots, dtype=torch.long)
-    filled = keys.new_zeros(B, n_slots, dtype=torch.bool)
-    writers = keys.new_zeros(B, T, n_slots, dtype=torch.long)
-    filleds = keys.new_zeros(B, T, n_slots, dtype=torch.bool)
+    return _slot_writes(unit @ unit.transpose(1, 2), strengths > strength_floor, n_slots, merge_threshold)
+
+
+@torch.no_grad()
+def _slot_writes(cos, alive, n_slots: int, merge_threshold: float):
+    """slot_writes from cos (B, T, T), [t, t'] = cos(key_t, key_t') (overwritten here), and
+    alive (B, T) = λ̂ > floor.
+
+    The three cases of the rule are folded into one argmax over the slots' writers. A slot
+    written at t' (writer t') is filled iff t' ≥ 1 and alive[t'], so one score per (t, t') rates
+    it for the write at t: −2 if it is not filled; cos(key_t, key_t') if that exceeds the
+    threshold (a merge); else −(3 + t'), higher for older writes. Merge scores are cosines, so
+    ≥ −1 > −2 > every other score, and the first maximum of score[t, writer_s] over s (as argmax
+    returns it) is the target: the most similar slot if one merges (the first of equal maxima, as
+    max returns), else the lowest-index slot that is not filled, else the slot with the earliest
+    write. The loop is three ops per position (gather, argmax, scatter into the next position's
+    writers), without autograd, allocation or host sync.
+    """
+    B, T, _ = cos.shape
+    filled = alive.clone()
+    filled[:, 0] = False  # position 0 writes nothing: writer 0 is a slot that was never written
+    merge = (cos > merge_threshold).logical_and_(filled[:, None, :])
+    if cos.dtype not in (torch.float32, torch.float64):
+        cos = cos.float()  # −(3 + t') must be exact
+    other = torch.where(filled, torch.arange(3, T + 3, dtype=cos.dtype, device=cos.device).neg_(), -2.0)
+    score = torch.where(merge, cos, other[:, None, :], out=cos)  # (B, T, T)
+    rows = score.unbind(1)  # rows[t] (B, T)
+    writer = torch.zeros(B, T, n_slots, dtype=torch.long, device=cos.device)  # [:, t]: seen by the lookup at t
+    writers = writer.unbind(1)
+    best = score.new_empty(B, n_slots)
+    target = writer.new_empty(B, 1)
     for t in range(1, T - 1):  # the write at T − 1 is never looked up
-        sim = cos[:, t].gather(1, writer).masked_fill_(~filled, -math.inf)  # (B, N)
-        best_sim, best = sim.max(1)
-        empty = ~filled
-        first_empty = empty.byte().argmax(1)  # argmax returns the first maximum
-        oldest = writer.argmin(1)  # only used when every slot is filled
-        target = torch.where(best_sim > merge_threshold, best,
-                             torch.where(empty.any(1), first_empty, oldest))[:, None]  # (B, 1)
-        writer.scatter_(1, target, t)
-        filled.scatter_(1, target, alive[:, t, None])
-        writers[:, t + 1] = writer
-        filleds[:, t + 1] = filled
-    return writers, filleds
+        torch.gather(rows[t], 1, writers[t], out=best)
+        torch.argmax(best, 1, keepdim=True, out=target)
+        torch.scatter(writers[t], 1, target, t, out=writers[t + 1])
+    return writer, filled.gather(1, writer.flatten(1)).view_as(writer)
 
 
 class SlotMemory(nn.Module):
@@ -115,9 +131,12 @@ class SlotMemory(nn.Module):
         else:
             strength = torch.sigmoid(self.write_gate(torch.cat([key, value], -1))).squeeze(-1)
         strength = F.pad(strength[:, 1:], (1, 0))  # (B, T)
-        writer, filled = slot_writes(key, strength, self.slots, self.merge_threshold, self.strength_floor)
+        unit_key = F.normalize(key, dim=-1)
+        fixed = unit_key.detach()  # = slot_writes(key, strength, ...), sharing the normalised keys
+        writer, filled = _slot_writes(fixed @ fixed.transpose(1, 2), strength.detach() > self.strength_floor,
+                                      self.slots, self.merge_threshold)
 
-        cos = F.normalize(e, dim=-1) @ F.normalize(key, dim=-1).transpose(1, 2)  # (B, T, T) [t, t']
+        cos = F.normalize(e, dim=-1) @ unit_key.transpose(1, 2)  # (B, T, T) [t, t']
         lam = strength.gather(1, writer.flatten(1)).view_as(writer)  # (B, T, N): λ_s
         beta = cos.gather(2, writer) / math.sqrt(d) + lam.clamp_min(1e-4).log()
         beta = beta.masked_fill(~filled, MASKED)  # (B, T, N)
@@ -127,7 +146,10 @@ class SlotMemory(nn.Module):
         if batch_coupled:
             looked_up = looked_up.any(0, keepdim=True).expand(B, T)
         w = F.softmax(8 * top, dim=-1) * looked_up[..., None]  # (B, T, K)
-        chosen = value.gather(1, src[..., None].expand(-1, -1, d)).view(B, T, self.top_k, d)
+        # value[b, src] as rows of the flattened batch: the same copy as a gather along T, but row
+        # by row (its backward, index_add, accumulates in the same order as gather's scatter_add).
+        rows = (src + torch.arange(0, B * T, T, device=src.device)[:, None]).flatten()
+        chosen = value.reshape(B * T, d).index_select(0, rows).view(B, T, self.top_k, d)
         context = (w[..., None] * chosen).sum(2)  # (B, T, d)
         pointer = e.new_zeros(B, T, self.vocab_size).scatter_add_(
             2, ids.gather(1, src).view(B, T, self.top_k), w)

@@ -78,6 +78,14 @@ def test_write_at_or_below_the_floor_is_invisible_and_reusable():
     assert filled[4].all()
 
 
+def test_unfilled_slot_is_never_a_merge_target():
+    """Slots 0 and 1 end up unfilled (rewritten at the floor) but keep their keys, ids 1 and 2;
+    the next write of id 2 (cos = 1 with slot 1) goes to the lowest unfilled slot, 0."""
+    writer, filled = _writes([1, 2, 2, 1, 2, 0], slots=3, strengths=[1.0, 1.0, FLOOR, FLOOR, 1.0, 1.0])
+    assert writer[5].tolist() == [4, 3, 0] and not filled[5].any()
+    assert writer[6].tolist() == [5, 3, 0] and filled[6].tolist() == [True, False, False]
+
+
 @pytest.fixture(scope="module")
 def survival():
     """Write rule alone, random embeddings, all strengths above the floor (§4.7 mechanism notes),
