@@ -8,9 +8,18 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "workflow" / "schemas" / "config.schema.yaml"
+REPO = Path(__file__).resolve().parent.parent
+SCHEMA_PATH = REPO / "workflow" / "schemas" / "config.schema.yaml"
 # Keys of a variant that describe it for people, not the model: changing them retrains nothing.
 VARIANT_DESCRIPTION_KEYS = ("label", "paper_name", "modes")
+# Throughput study: families that models.build_model builds without a recurrence (the `recurrence`
+# argument changes nothing, so they are timed once, as `fast`), and those without a sequence-length
+# axis (Typed-Latent parses fixed positions of the triple prompt), which cannot be timed against T.
+FAMILIES_WITHOUT_RECURRENCE = ("transformer", "transformer_triple")
+FAMILIES_WITHOUT_LENGTH = ("typed_latent",)
+MEASUREMENTS = ("throughput", "train_step")
+LOCAL_RESULT_SET = "local"  # this run's benchmarks (results/benchmarks); other sets are committed
+MEASURED_DIR = "benchmarks/measured"
 
 
 class ConfigError(ValueError):
@@ -62,6 +71,7 @@ def validate(config: dict) -> dict:
         raise ConfigError(f"config key '{_key_path(error)}': {error.message}")
     _check_references(config)
     _check_fix_effects(config)
+    _check_benchmark(config)
     return config
 
 
@@ -111,6 +121,35 @@ def _check_fix_effects(config: dict) -> None:
                 raise ConfigError(f"{key}: {_one_of('experiment', experiment, experiments)}")
             if variant not in experiments[experiment]["variants"]:
                 raise ConfigError(f"{key}: {_one_of('variant of this experiment', variant, experiments[experiment]['variants'])}")
+
+
+def _check_benchmark(config: dict) -> None:
+    spec = config["benchmark"]
+    timeable = [name for name, variant in config["variants"].items() if variant["family"] not in FAMILIES_WITHOUT_LENGTH]
+    for i, variant in enumerate(spec["variants"]):
+        if variant not in timeable:
+            reason = "has no sequence-length axis" if variant in config["variants"] else "is not a known variant"
+            raise ConfigError(f"config key 'benchmark.variants.{i}': {variant!r} {reason}; valid: {', '.join(sorted(timeable))}")
+    if spec["baseline"] not in spec["variants"]:
+        raise ConfigError(f"config key 'benchmark.baseline': {_one_of('benchmark variant', spec['baseline'], spec['variants'])}")
+    if (spec["baseline"], "fast") not in benchmark_jobs(config):
+        raise ConfigError(f"config key 'benchmark.baseline': the ratios are to the fast form of {spec['baseline']!r}, "
+                          f"which benchmark.forms {spec['forms']} leaves out")
+    for i, variant in enumerate(spec["extended_variants"]):
+        if variant not in spec["variants"]:
+            raise ConfigError(f"config key 'benchmark.extended_variants.{i}': "
+                              f"{_one_of('benchmark variant', variant, spec['variants'])}")
+    longest = max(spec["paper_lengths"])
+    for i, length in enumerate(spec["extended_lengths"]):
+        if length <= longest:
+            raise ConfigError(f"config key 'benchmark.extended_lengths.{i}': {length} is not longer than the longest "
+                              f"paper length {longest}")
+    committed = sorted(path.parent.name for path in (REPO / MEASURED_DIR).glob("*/throughput.csv")
+                       if (path.parent / "train_step.csv").is_file())
+    for i, name in enumerate(spec["result_sets"]):
+        if name not in committed:
+            raise ConfigError(f"config key 'benchmark.result_sets.{i}': {name!r} has no {MEASURED_DIR}/{name}/throughput.csv "
+                              f"and train_step.csv; valid: {', '.join(committed) or 'none committed yet'}")
 
 
 def load(*paths) -> dict:
@@ -239,3 +278,50 @@ def slot_ladder(config: dict, experiment: str) -> dict:
 def eval_pairs(config: dict, experiment: str) -> list:
     """The pair counts a recall experiment is evaluated on."""
     return [s["pairs"] for s in config["recipes"][config["experiments"][experiment]["recipe"]]["eval"]["sets"]]
+
+
+def benchmark_jobs(config: dict) -> list:
+    """(variant, form) of every timing job: each variant in each configured form, or once, as
+    `fast`, when it has no recurrence."""
+    spec = config["benchmark"]
+    return [(variant, form) for variant in spec["variants"]
+            for form in (["fast"] if config["variants"][variant]["family"] in FAMILIES_WITHOUT_RECURRENCE else spec["forms"])]
+
+
+def benchmark_settings(config: dict, measurement: str, variant: str, form: str) -> dict:
+    """Everything that determines one timing job's measurement (spec §5.5), and nothing else."""
+    if measurement not in MEASUREMENTS:
+        raise ValueError(f"unknown measurement {measurement!r}; valid: {', '.join(MEASUREMENTS)}")
+    jobs = benchmark_jobs(config)
+    if (variant, form) not in jobs:
+        raise ValueError(f"no benchmark job {variant}/{form}; valid: {', '.join(f'{v}/{f}' for v, f in jobs)}")
+    spec = config["benchmark"]
+    settings = {
+        "measurement": measurement,
+        "variant": variant,
+        "architecture": {k: v for k, v in config["variants"][variant].items() if k not in VARIANT_DESCRIPTION_KEYS},
+        "form": form,
+        "mode": spec["mode"],
+        "seed": spec["seed"],
+        "device": config["device"],
+        "torch_threads": config["torch_threads"],
+    }
+    if measurement == "train_step":
+        return {**settings, **spec["train_step"]}
+    sweeps = [{"sweep": "paper", "lengths": spec["paper_lengths"], "warmup": spec["warmup"], "repeats": spec["repeats"]}]
+    if form == "fast" and variant in spec["extended_variants"] and spec["extended_lengths"]:
+        sweeps.append({"sweep": "extended", "lengths": spec["extended_lengths"], "warmup": spec["warmup"],
+                       "repeats": spec["extended_repeats"]})
+    return {**settings, "batch": spec["batch"], "sweeps": sweeps}
+
+
+def benchmark_result_sets(config: dict) -> dict:
+    """{name: folder holding its throughput.csv and train_step.csv}: this run's, then the committed ones."""
+    return {LOCAL_RESULT_SET: "results/benchmarks",
+            **{name: f"{MEASURED_DIR}/{name}" for name in config["benchmark"]["result_sets"]}}
+
+
+def benchmark_names(config: dict) -> dict:
+    """{variant: {"label", "paper_name"}} of the timed variants, in the config's order."""
+    return {variant: {key: config["variants"][variant][key] for key in ("label", "paper_name")}
+            for variant in config["benchmark"]["variants"]}

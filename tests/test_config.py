@@ -2,7 +2,7 @@ import copy
 
 import pytest
 
-from repro.config import ConfigError, load, runs, train_settings, validate
+from repro.config import ConfigError, benchmark_jobs, benchmark_settings, load, runs, train_settings, validate
 
 from conftest import REPO
 
@@ -39,6 +39,24 @@ def broken(config, edit):
     (lambda c: c.update(device="tpu"), "device': 'tpu' is not one of ['auto', 'cpu', 'cuda', 'mps']"),
     (lambda c: c["recipes"]["R-LM"]["eval"].update(compare_batches=100), "recipes.R-LM.eval.compare_batches': 100"),
     (lambda c: c["experiments"]["recall"].update(modes=["causal"]), "experiments.recall.modes.0': 'causal' is not one of ['faithful', 'corrected']"),
+    (lambda c: c["benchmark"]["variants"].append("unimatrix_cor"),
+     "benchmark.variants.13': 'unimatrix_cor' is not a known variant; valid: mamba2, "),
+    (lambda c: c["benchmark"]["variants"].append("typed_latent"),
+     "benchmark.variants.13': 'typed_latent' has no sequence-length axis; valid: mamba2, "),
+    (lambda c: c["benchmark"].update(baseline="softmax_attention_2l"),
+     "benchmark.baseline': 'softmax_attention_2l' is not a known benchmark variant; valid: mamba2, "),
+    (lambda c: c["benchmark"].update(baseline="unimatrix_core", forms=["reference"]),
+     "benchmark.baseline': the ratios are to the fast form of 'unimatrix_core', which benchmark.forms ['reference'] leaves out"),
+    (lambda c: c["benchmark"]["paper_lengths"].__setitem__(1, 0), "benchmark.paper_lengths.1': 0 is less than the minimum of 1"),
+    (lambda c: c["benchmark"]["paper_lengths"].append(64.5), "benchmark.paper_lengths.4': 64.5 is not of type 'integer'"),
+    (lambda c: c["benchmark"].update(extended_lengths=[256, 1024]),
+     "benchmark.extended_lengths.0': 256 is not longer than the longest paper length 512"),
+    (lambda c: c["benchmark"]["extended_variants"].append("unimatrix_discovery_x"),
+     "benchmark.extended_variants.9': 'unimatrix_discovery_x' is not a known benchmark variant; valid: "),
+    (lambda c: c["benchmark"].update(forms=["loop"]), "benchmark.forms.0': 'loop' is not one of ['reference', 'fast']"),
+    (lambda c: c["benchmark"]["train_step"].update(repeats=0), "benchmark.train_step.repeats': 0 is less than the minimum of 1"),
+    (lambda c: c["benchmark"].update(result_sets=["no-such-device"]),
+     "benchmark.result_sets.0': 'no-such-device' has no benchmarks/measured/no-such-device/throughput.csv and train_step.csv"),
 ])
 def test_bad_config_names_the_key_and_the_valid_values(paper_config, edit, message):
     with pytest.raises(ConfigError) as error:
@@ -73,3 +91,27 @@ def test_override_changes_only_that_variants_settings(paper_config):
     edited = broken(paper_config, lambda c: c["experiments"]["lm"]["overrides"].update(unimatrix_core={"lr": 1e-3}))
     changed = {run.name for run in runs(paper_config) if train_settings(paper_config, run) != train_settings(edited, run)}
     assert changed == {run.name for run in runs(paper_config) if run.experiment == "lm" and run.variant == "unimatrix_core"}
+
+
+def test_benchmark_times_each_recurrence_form_and_a_model_without_one_once(paper_config):
+    jobs = benchmark_jobs(paper_config)
+    assert jobs[:3] == [("transformer", "fast"), ("unimatrix_core", "reference"), ("unimatrix_core", "fast")]
+    assert len(jobs) == 2 * 11 + 2  # eleven recurrent models in both forms; the two Transformers once
+    assert ("transformer_triple", "fast") in jobs and ("transformer_triple", "reference") not in jobs
+    with pytest.raises(ValueError, match="no benchmark job transformer/reference; valid: transformer/fast, "):
+        benchmark_settings(paper_config, "throughput", "transformer", "reference")
+
+
+def test_benchmark_sweeps_follow_the_paper_and_extend_only_the_fast_forms(paper_config):
+    reference = benchmark_settings(paper_config, "throughput", "unimatrix_core", "reference")
+    fast = benchmark_settings(paper_config, "throughput", "unimatrix_core", "fast")
+    paper = {"sweep": "paper", "lengths": [64, 128, 256, 512], "warmup": 5, "repeats": 20}
+    assert reference["sweeps"] == [paper] and reference["batch"] == 8 and reference["seed"] == 11
+    assert fast["sweeps"] == [paper, {"sweep": "extended", "lengths": [1024, 2048, 4096, 8192], "warmup": 5, "repeats": 5}]
+    step = benchmark_settings(paper_config, "train_step", "unimatrix_core", "fast")
+    assert (step["batch"], step["seq_len"]) == (16, 128) and "sweeps" not in step
+
+
+def test_a_benchmark_setting_changes_no_training_settings(paper_config):
+    edited = broken(paper_config, lambda c: c["benchmark"].update(repeats=3, variants=["transformer"], baseline="transformer"))
+    assert all(train_settings(paper_config, run) == train_settings(edited, run) for run in runs(paper_config))

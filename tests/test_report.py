@@ -13,9 +13,9 @@ import pytest
 import yaml
 
 from repro import triple_audit
-from repro.config import load, run_modes, slot_ladder, table_experiments, table_spec
-from repro.figures import fig2_lm_bpb, sp_capacity
-from repro.report import claims, fix_effect, latex, quantities, render, stats, table
+from repro.config import benchmark_names, load, run_modes, slot_ladder, table_experiments, table_spec
+from repro.figures import fig2_lm_bpb, fig3_throughput, sp_capacity
+from repro.report import claims, fix_effect, latex, quantities, render, stats, table, train_step_table
 from repro.report.reported import Reported
 
 REPO = Path(__file__).resolve().parent.parent
@@ -362,11 +362,28 @@ def test_fix_effect_sentence_measures_the_gain_the_fix_removes(tmp_path):
 
 @pytest.mark.parametrize("module", ["repro.report.stats", "repro.report.table", "repro.report.claims",
                                     "repro.report.render", "repro.figures.fig2_lm_bpb", "repro.figures.sp_capacity",
-                                    "repro.report.quantities", "repro.triple_audit", "repro.report.fix_effect"])
+                                    "repro.report.quantities", "repro.triple_audit", "repro.report.fix_effect",
+                                    "repro.figures.fig3_throughput", "repro.report.train_step_table"])
 def test_every_step_has_a_command_line(module):
     result = subprocess.run([sys.executable, "-m", module, "--help"], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "--out" in result.stdout
+
+
+def benchmark_results(config: dict, device: str, folder: Path) -> Path:
+    """A result set of the throughput study, as repro.benchmarks.aggregate writes it: every timed model
+    and form at the paper's lengths (the fast forms beyond), and its training step."""
+    folder.mkdir(parents=True)
+    jobs = [(variant, form) for variant in config["benchmark"]["variants"] for form in ("reference", "fast")
+            if form == "fast" or variant != "transformer"]
+    lengths = {"reference": [64, 128, 256, 512], "fast": [64, 128, 256, 512, 1024]}
+    common = {"mode": "faithful", "batch": 8, "device": device, "torch": "2.13.0", "baseline": "transformer"}
+    pd.DataFrame([{"variant": variant, "form": form, "seq_len": T, "tokens_per_s": 1000.0 * T if form == "fast" else 9000.0, **common}
+                  for variant, form in jobs for T in lengths[form]]).to_csv(folder / "throughput.csv", index=False)
+    pd.DataFrame([{"variant": variant, "form": form, "params": 199424, "ms_per_step": 10.0, "seq_len": 128, "warmup": 3,
+                   "repeats": 10, "time_ratio_to_baseline": 1.0, "fast_speedup": 2.0 if form == "fast" else math.nan, **common}
+                  for variant, form in jobs]).to_csv(folder / "train_step.csv", index=False)
+    return folder
 
 
 def test_report_renders_and_compiles_to_pdf(tmp_path, paper_config):
@@ -411,6 +428,16 @@ def test_report_renders_and_compiles_to_pdf(tmp_path, paper_config):
                          "--label", effect["label"], "--model", effect["model"], "--reference", effect["reference"],
                          "--paper-model", effect["paper_model"], "--paper-reference", effect["paper_reference"],
                          "--out", str(tables[f"fix_effect_{name}"])])
+    for result_set, device in (("local", "cpu (x86_64, 1 threads)"), ("h100", "cuda (NVIDIA H100 80GB HBM3)")):
+        measured = benchmark_results(paper_config, device, results / result_set)
+        figures[f"fig3_throughput_{result_set}"] = paper / "figures" / f"fig3_throughput_{result_set}.pdf"
+        fig3_throughput.main(["--throughput", str(measured / "throughput.csv"), "--names", json.dumps(benchmark_names(paper_config)),
+                              "--reported", str(PAPER / "reported.csv"), "--read-off", str(PAPER / "read_off.csv"),
+                              "--out-pdf", str(figures[f"fig3_throughput_{result_set}"]), "--out-png", str(tmp_path / "fig3.png")])
+        tables[f"train_step_{result_set}"] = paper / "tables" / f"train_step_{result_set}.tex"
+        train_step_table.main(["--train-step", str(measured / "train_step.csv"), "--names", json.dumps(benchmark_names(paper_config)),
+                               "--result-set", result_set, "--template", str(TEMPLATES / "train_step_table.tex.j2"),
+                               "--out", str(tables[f"train_step_{result_set}"])])
     claims.main(["--claims", str(PAPER / "claims.yaml"), "--metrics", str(results / "metrics.csv"),
                  "--reported", str(PAPER / "reported.csv"), "--template", str(TEMPLATES / "claims_table.tex.j2"),
                  "--out-csv", str(results / "claims.csv"), "--out-tex", str(paper / "tables" / "claims.tex")])
@@ -427,8 +454,10 @@ def test_report_renders_and_compiles_to_pdf(tmp_path, paper_config):
     for name in figures:
         assert f"{{../figures/{name}.pdf}}" in source
     for script in ("repro.report.table", "repro.figures.fig2\\_lm\\_bpb", "repro.figures.sp\\_capacity",
-                   "repro.report.claims", "repro.triple\\_audit"):
+                   "repro.report.claims", "repro.triple\\_audit", "repro.figures.fig3\\_throughput",
+                   "repro.report.train\\_step\\_table"):
         assert script in source
+    assert source.index("Result set \\texttt{local}") < source.index("Result set \\texttt{h100}")
     claim_rows = pd.read_csv(results / "claims.csv")
     faithful = claim_rows[claim_rows["mode"] == "faithful"]
     assert f"\\emph{{faithful}} mode, {len(faithful)} claims:" in source

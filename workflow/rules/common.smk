@@ -6,8 +6,13 @@ from pathlib import Path
 sys.path.insert(0, workflow.basedir)
 
 from repro.config import (
+    MEASUREMENTS,
     ConfigError,
     Run,
+    benchmark_jobs,
+    benchmark_names,
+    benchmark_result_sets,
+    benchmark_settings,
     eval_pairs,
     eval_settings,
     runs,
@@ -28,6 +33,7 @@ RUN_DIR = "results/runs/{experiment}/{variant}/{mode}/seed{seed}"
 EXPERIMENTS = list(config["experiments"])
 TABLES = list(config["report"]["tables"])
 TRIPLE_RECIPE = config["recipes"][config["experiments"]["triple"]["recipe"]]
+RESULT_SETS = benchmark_result_sets(config)  # name -> folder of its throughput.csv and train_step.csv
 
 
 wildcard_constraints:
@@ -37,6 +43,9 @@ wildcard_constraints:
     seed=r"\d+",
     table="|".join(TABLES),
     effect="|".join(config["report"]["fix_effects"]),
+    form="reference|fast",
+    measurement="|".join(MEASUREMENTS),
+    result_set="|".join(RESULT_SETS),
 
 
 def run_of(wildcards):

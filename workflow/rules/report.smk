@@ -94,6 +94,44 @@ rule figure_sp_capacity:
         "--ladder {params.ladder:q} --pairs {params.pairs} --out-pdf {output.pdf} --out-png {output.png} 2> {log}"
 
 
+rule figure3_throughput:
+    input:
+        throughput=lambda wildcards: f"{RESULT_SETS[wildcards.result_set]}/throughput.csv",
+        reported="paper/reported.csv",
+        read_off="paper/read_off.csv",
+        code="repro/figures/fig3_throughput.py",
+    output:
+        pdf="paper/figures/fig3_throughput_{result_set}.pdf",
+        png="paper/figures/fig3_throughput_{result_set}.png",
+    params:
+        names=as_json(benchmark_names(config)),
+    log:
+        "results/logs/figure3_throughput_{result_set}.log",
+    conda:
+        "../../environment.yml"
+    shell:
+        "python -m repro.figures.fig3_throughput --throughput {input.throughput} --names {params.names:q} "
+        "--reported {input.reported} --read-off {input.read_off} --out-pdf {output.pdf} --out-png {output.png} 2> {log}"
+
+
+rule train_step_table:
+    input:
+        train_step=lambda wildcards: f"{RESULT_SETS[wildcards.result_set]}/train_step.csv",
+        template="paper/templates/train_step_table.tex.j2",
+        code="repro/report/train_step_table.py",
+    output:
+        "paper/tables/train_step_{result_set}.tex",
+    params:
+        names=as_json(benchmark_names(config)),
+    log:
+        "results/logs/train_step_table_{result_set}.log",
+    conda:
+        "../../environment.yml"
+    shell:
+        "python -m repro.report.train_step_table --train-step {input.train_step} --names {params.names:q} "
+        "--result-set {wildcards.result_set} --template {input.template} --out {output} 2> {log}"
+
+
 rule claims:
     input:
         claims="paper/claims.yaml",
@@ -121,8 +159,10 @@ rule render_report:
         claims=rules.claims.output.csv,
         claims_table=rules.claims.output.tex,
         tables=[*expand("paper/tables/{table}.tex", table=TABLES), rules.triple_audit_table.output[0],
-                *expand("paper/tables/fix_effect_{effect}.tex", effect=config["report"]["fix_effects"])],
-        figures=[rules.figure2_lm_bpb.output.pdf, rules.figure_sp_capacity.output.pdf],
+                *expand("paper/tables/fix_effect_{effect}.tex", effect=config["report"]["fix_effects"]),
+                *expand("paper/tables/train_step_{result_set}.tex", result_set=RESULT_SETS)],
+        figures=[rules.figure2_lm_bpb.output.pdf, rules.figure_sp_capacity.output.pdf,
+                 *expand("paper/figures/fig3_throughput_{result_set}.pdf", result_set=RESULT_SETS)],
         code="repro/report/render.py",
     output:
         "paper/build/main.tex",
