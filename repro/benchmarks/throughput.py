@@ -50,7 +50,8 @@ def graph_timing(model, x, sweep) -> dict:
         replay = capture_forward(model, x)
     except RuntimeError:
         return dict(NO_GRAPH)
-    difference = (replay() - model(x)).abs().max().item()
+    logits = lambda output: output[0] if isinstance(output, tuple) else output  # a classifier returns (logits, representation)
+    difference = (logits(replay()) - logits(model(x))).abs().max().item()
     seconds, _ = harness.timed(replay, x.device, sweep["warmup"], sweep["repeats"])
     return {"ms_per_iter_graph": 1000 * seconds / sweep["repeats"], "graph_max_abs_diff": difference}
 
