@@ -11,6 +11,7 @@ import yaml
 
 from models import build_model
 from models.matrix_state import matrix_state, matrix_state_chunked, matrix_state_reference
+from models.matrix_state_kernel import KERNEL_MIN_LENGTH
 
 VARIANTS = yaml.safe_load((Path(__file__).parents[1] / "config" / "config.yaml").read_text())["variants"]
 B, H, S = 2, 3, 8
@@ -158,10 +159,10 @@ def test_model_fast_equals_reference(name, mode):
 
 @pytest.mark.parametrize("with_mix", [False, True])
 def test_fast_forward_equals_reference_on_this_device(with_mix):
-    """Forward only, on CUDA where present: there the fast form of outer-product writes is
-    flash-linear-attention's kernel if it is installed (models/matrix_state_kernel.py)."""
+    """Forward only, on CUDA where present: there the fast form of outer-product writes on long
+    sequences is flash-linear-attention's kernel if it is installed (models/matrix_state_kernel.py)."""
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    x = {k: v.detach().to(device) for k, v in _inputs(100, with_mix, "random").items()}
+    x = {k: v.detach().to(device) for k, v in _inputs(KERNEL_MIN_LENGTH + 37, with_mix, "random").items()}
     args = [x.get(k) for k in ("q", "k", "v", "rho", "state0")]
     with torch.no_grad():
         fast = matrix_state(*args, delta=x.get("delta"), mix=x.get("mix"), form="fast")
