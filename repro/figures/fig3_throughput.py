@@ -30,7 +30,7 @@ PAPER_POINTS = (
     ("reported", "S55_throughput_generic", "triple-hybrid", "tokens_per_s_seq{}_approx", "paper Sec. 5.5, triple-hybrid (MPS)"),
 )
 PAPER_COLOUR = "dimgray"  # for a paper model that is not among the timed ones
-SIZE_INCHES = (10, 5.6)
+SIZE_INCHES = (13, 5.6)
 
 
 def label(name: str, form: str, forms: list) -> str:
@@ -73,7 +73,7 @@ def draw(throughput: pd.DataFrame, names: dict, sources: dict):
     batch = ", ".join(str(b) for b in sorted(throughput["batch"].unique()))
     axes.set_title(f"Throughput scaling (forward, batch {batch}) on {', '.join(sorted(throughput['device'].unique()))}")
     axes.grid(True, which="major", linewidth=0.3)
-    axes.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    axes.legend(fontsize=6, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False, ncol=2)
     figure.tight_layout()
     return figure
 
