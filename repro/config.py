@@ -212,6 +212,7 @@ def train_settings(config: dict, run: Run) -> dict:
         "device": config["device"],
         "recurrence": config["recurrence"],
         "torch_threads": config["torch_threads"],
+        "cuda_graphs": config["cuda_graphs"],
     }
     if recipe["task"] == "lm":
         settings["data"] = {"train_split": config["wikitext_train_split"]}

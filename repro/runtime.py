@@ -25,6 +25,13 @@ def build(settings: dict, device: torch.device) -> torch.nn.Module:
     return model.to(device)
 
 
+def optimisation_settings(settings: dict, device: torch.device) -> dict:
+    """OptimisationStep's keywords for a run: AdamW and clipping (spec §1.2), and whether the step is
+    replayed as a CUDA graph (config `cuda_graphs`, CUDA only)."""
+    return {"lr": settings["lr"], "weight_decay": settings["weight_decay"], "clip_norm": settings["clip_norm"],
+            "graph": settings["cuda_graphs"] and device.type == "cuda"}
+
+
 def check_finite(loss: torch.Tensor, settings: dict, step: int) -> None:
     if not torch.isfinite(loss):
         raise NonFiniteLoss(f"run {settings['run']}: loss is {loss.item()} at step {step}; no checkpoint written")

@@ -15,7 +15,8 @@ from models import count_params
 from repro import device as devices
 from repro import train_staged
 from repro.artifacts import load_data, save_atomically
-from repro.runtime import build, check_finite, configure_torch
+from repro.optimisation_step import OptimisationStep
+from repro.runtime import build, check_finite, configure_torch, optimisation_settings
 from repro.tasks import TASKS
 
 
@@ -31,7 +32,8 @@ def train_single_phase(settings: dict, data: dict, progress: bool = True):
     device = devices.resolve(settings["device"])
     task = TASKS[settings["task"]]
     model = build(settings, device)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=settings["lr"], weight_decay=settings["weight_decay"])
+    step_once = OptimisationStep(lambda inputs, targets: (task.loss(model(inputs), targets),), [model.parameters()],
+                                 **optimisation_settings(settings, device))
     data_generator = torch.Generator().manual_seed(settings["seed"])  # separate stream for data (spec §1.3)
     losses = []
     start = time.perf_counter()
@@ -39,12 +41,8 @@ def train_single_phase(settings: dict, data: dict, progress: bool = True):
     bar = tqdm(range(1, settings["steps"] + 1), desc=settings["run"], file=sys.stderr, disable=not progress, mininterval=2)
     for step in bar:
         inputs, targets = task.sample_batch(settings, data, data_generator)
-        loss = task.loss(model(inputs.to(device)), targets.to(device))
+        loss, = step_once(inputs.to(device), targets.to(device))
         check_finite(loss, settings, step)
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), settings["clip_norm"])
-        optimiser.step()
         losses.append(loss.item())
         bar.set_postfix(loss=f"{losses[-1]:.4f}", refresh=False)
     record = {

@@ -18,7 +18,8 @@ from tqdm import tqdm
 from models import count_params
 from models.auxiliary_heads import AuxiliaryHeads
 from repro import device as devices
-from repro.runtime import build, check_finite, configure_torch
+from repro.optimisation_step import OptimisationStep
+from repro.runtime import build, check_finite, configure_torch, optimisation_settings
 from repro.tasks import triple
 
 
@@ -33,8 +34,15 @@ def train(settings: dict, data: dict, progress: bool = True):
     device = devices.resolve(settings["device"])
     model = build(settings, device)
     heads = AuxiliaryHeads(settings["architecture"]["d_model"]).to(device)
-    optimiser = torch.optim.AdamW([*model.parameters(), *heads.parameters()], lr=settings["lr"],
-                                  weight_decay=settings["weight_decay"])
+
+    def loss_fn(inputs, labels, aux):
+        logits, _ = model(inputs)
+        _, rep = model(inputs)
+        aux_loss = F.cross_entropy(heads(rep).flatten(0, 1), aux.flatten())  # = (CE_a + CE_b + CE_c) / 3
+        return F.cross_entropy(logits, labels) + settings["aux_weight"] * aux_loss, logits
+
+    # One AdamW over both; the model's and the heads' gradients are clipped separately.
+    step_once = OptimisationStep(loss_fn, [model.parameters(), heads.parameters()], **optimisation_settings(settings, device))
     table = triple.lookup_table(settings["seed"] + settings["seed_offsets"]["lookup_table"])
     record = {"losses": [], "metrics": _stage_metrics(model, heads, settings, 0, table, device)}
     start = time.perf_counter()
@@ -49,16 +57,8 @@ def train(settings: dict, data: dict, progress: bool = True):
         for stage_step in bar:
             step += 1
             inputs, labels, aux = (t.to(device) for t in triple.sample(settings, task, generator, table))
-            logits, _ = model(inputs)
-            _, rep = model(inputs)
-            aux_loss = F.cross_entropy(heads(rep).flatten(0, 1), aux.flatten())  # = (CE_a + CE_b + CE_c) / 3
-            loss = F.cross_entropy(logits, labels) + settings["aux_weight"] * aux_loss
+            loss, logits = step_once(inputs, labels, aux)
             check_finite(loss, settings, step)
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), settings["clip_norm"])
-            torch.nn.utils.clip_grad_norm_(heads.parameters(), settings["clip_norm"])
-            optimiser.step()
             record["losses"].append(loss.item())
             if not bool((logits.argmax(-1) == labels).all()):
                 last_miss = stage_step

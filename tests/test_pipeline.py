@@ -159,25 +159,34 @@ def test_bad_config_fails_before_any_job(workdir, content, message):
     assert sorted(p for p in (workdir / "results").rglob("*")) == before
 
 
-def test_killed_training_job_is_not_mistaken_for_finished(workdir):
-    long_run = overlay(workdir, "long.yaml", {"experiments": {"recall": {"overrides": {"transformer": {"steps": 300}}}}})
+@pytest.mark.parametrize("cores", ["1", "2"])  # training inside Snakemake's process (repro/in_process.py) / its own
+def test_killed_training_job_is_not_mistaken_for_finished(workdir, cores):
+    steps = 300 + int(cores)  # each case starts from a run that must train
+    long_run = overlay(workdir, "long.yaml", {"experiments": {"recall": {"overrides": {"transformer": {"steps": steps}}}}})
     run = workdir / "results/runs/recall/transformer/faithful/seed19"
-    process = subprocess.Popen([*SNAKEMAKE, "--cores", "1", "--configfile", "config/smoke.yaml", "config/local.yaml", long_run,
+    process = subprocess.Popen([*SNAKEMAKE, "--cores", cores, "--configfile", "config/smoke.yaml", "config/local.yaml", long_run,
                                 "--", f"{run.relative_to(workdir)}/metrics.json"],
                                cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     def steps_done() -> bool:
         log = run / "train.log"
-        return log.exists() and re.search(r" [1-9]\d*/300 ", log.read_text(errors="replace")) is not None
+        return log.exists() and re.search(rf" [1-9]\d*/{steps} ", log.read_text(errors="replace")) is not None
 
     deadline = time.time() + 120
     while not steps_done():
         assert time.time() < deadline and process.poll() is None, "training never got going"
         time.sleep(0.2)
-    training = subprocess.run(["pgrep", "-g", str(process.pid), "-f", "^[^ ]*python[^ ]* -m repro.train"], capture_output=True, text=True).stdout.split()
-    assert len(training) == 1
-    os.kill(int(training[0]), signal.SIGKILL)  # the job dies mid-training, as under the OOM killer
+    if cores == "1":
+        victim = process.pid  # the job is Snakemake itself: the OOM killer takes both
+    else:
+        training = subprocess.run(["pgrep", "-g", str(process.pid), "-f", "^[^ ]*python[^ ]* -m repro.train"],
+                                  capture_output=True, text=True).stdout.split()
+        assert len(training) == 1
+        victim = int(training[0])
+    os.kill(victim, signal.SIGKILL)  # the job dies mid-training
     assert process.wait(timeout=60) != 0
     assert not (run / "model.pt").exists()
+    if cores == "1":
+        assert snakemake(workdir, "--unlock", "--cores", "1").returncode == 0  # a killed Snakemake leaves its lock
     relative = run.relative_to(workdir)
     assert {f"{relative}/model.pt", f"{relative}/metrics.json"} <= planned(workdir, long_run)
     result = snakemake(workdir, "--cores", "1", overlays=[long_run])

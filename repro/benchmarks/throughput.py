@@ -4,7 +4,7 @@ timed passes between device synchronisations. Per sweep the position table is as
 longest length (P = 512 at the paper's lengths). One row per (sweep, T).
 
 On CUDA the fast forms are also timed as a replayed CUDA graph of the same forward (same kernels,
-no Python launch cost: repro/benchmarks/cuda_graph.py): columns *_graph, with the largest difference
+no Python launch cost: repro/cuda_graph.py): columns *_graph, with the largest difference
 between the replayed and the eager output as a check; empty elsewhere, or where capture fails.
 
 One job of the pipeline; by hand, through Snakemake (the settings come from the config):
@@ -16,7 +16,7 @@ import torch
 
 from models import count_params
 from repro.benchmarks import harness
-from repro.benchmarks.cuda_graph import capture_forward
+from repro.cuda_graph import capture_forward
 
 PROTOCOL = ("forward only, eval mode, no grad; batch rows of uniform random ids; warmup passes, sync, "
             "repeats timed passes, sync; tokens/s = batch*T*repeats/seconds; memory on CUDA only")

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from repro.cuda_graph import replayed_forward
+
 
 @dataclass(frozen=True)
 class Score:
@@ -19,14 +21,16 @@ def loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def score(model, batches, device: torch.device) -> Score:
-    """batches: an iterable of (inputs (B, T), answers (B,)) on the CPU."""
+def score(model, batches, device: torch.device, cuda_graphs: bool) -> Score:
+    """batches: an iterable of (inputs (B, T), answers (B,)) on the CPU; cuda_graphs: replay the
+    forward passes on CUDA (repro/cuda_graph.py)."""
     model.eval()
+    forward = replayed_forward(model, cuda_graphs)
     total_loss, correct, count = 0.0, 0, 0
     digest = hashlib.sha256()
     for inputs, answers in batches:
         digest.update(torch.cat([inputs, answers[:, None]], 1).numpy().tobytes())
-        final_logits = model(inputs.to(device))[:, -1].double()
+        final_logits = forward(inputs.to(device))[:, -1].double()
         answers = answers.to(device)
         total_loss += F.cross_entropy(final_logits, answers, reduction="sum").item()
         correct += int((final_logits.argmax(-1) == answers).sum())

@@ -5,6 +5,7 @@ import math
 import torch
 import torch.nn.functional as F
 
+from repro.cuda_graph import replayed_forward
 from repro.data.wikitext import PAD_ID, VOCAB_SIZE  # noqa: F401  (part of the task interface)
 
 MODEL_KWARGS: dict = {}  # a language model needs nothing beyond the vocabulary
@@ -39,10 +40,11 @@ def evaluate(model, settings: dict, data: dict, device: torch.device) -> dict:
     if counts[-1] * batch_size > inputs.size(0):
         raise ValueError(f"eval.batches={counts[-1]} needs {counts[-1] * batch_size} chunks; the validation stream has {inputs.size(0)}")
     model.eval()
+    forward = replayed_forward(model, settings["cuda_graphs"])
     total, n_targets, metrics = 0.0, 0, {}
     for batch in range(counts[-1]):
         rows = slice(batch * batch_size, (batch + 1) * batch_size)
-        logits = model(inputs[rows].to(device))
+        logits = forward(inputs[rows].to(device))
         total += F.cross_entropy(logits.reshape(-1, logits.size(-1)).double(), targets[rows].reshape(-1).to(device), reduction="sum").item()
         n_targets += targets[rows].numel()
         if batch + 1 in counts:

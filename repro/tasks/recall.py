@@ -68,7 +68,7 @@ def evaluate(model, settings: dict, data: dict, device: torch.device) -> dict:
         generator = torch.Generator().manual_seed(eval_set["seed"])
         n = eval_set["pairs"]
         found = final_token.score(model, (recall_batch(spec["batch_size"], n, settings["seq_len"], generator)
-                                          for _ in range(spec["batches"])), device)
+                                          for _ in range(spec["batches"])), device, settings["cuda_graphs"])
         hashes[f"eval_{n}pairs_seed{eval_set['seed']}_sha256"] = found.sha256
         metrics[f"eval_loss_{n}pairs"] = found.loss
         metrics[f"acc_{n}pairs_pct"] = found.accuracy_pct

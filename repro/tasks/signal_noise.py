@@ -97,7 +97,7 @@ def evaluate(model, settings: dict, data: dict, device: torch.device) -> dict:
     for eval_set in spec["sets"]:
         generator = torch.Generator().manual_seed(eval_set["seed"])
         found = final_token.score(model, (signal_noise_batch(spec["batch_size"], settings["seq_len"], generator)
-                                          for _ in range(spec["batches"])), device)
+                                          for _ in range(spec["batches"])), device, settings["cuda_graphs"])
         seed = eval_set["seed"]
         hashes[f"eval_seed{seed}_sha256"] = found.sha256
         metrics[f"eval_loss_seed{seed}"] = found.loss

@@ -13,8 +13,10 @@ rule triple_audit:
         examples=config["report"]["triple_audit"]["examples"],
     log:
         "results/logs/triple_audit.log",
-    conda:
-        "../../environment.yml"
-    shell:
-        "python -m repro.triple_audit --seed {params.seed} --table-seed {params.table_seed} "
-        "--seq-len {params.seq_len} --examples {params.examples} --out {output} > {log} 2>&1"
+    run:
+        python_step(
+            "repro.triple_audit",
+            ["--seed", params.seed, "--table-seed", params.table_seed, "--seq-len", params.seq_len,
+             "--examples", params.examples, "--out", output[0]],
+            log[0],
+        )

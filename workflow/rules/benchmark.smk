@@ -14,11 +14,8 @@ rule benchmark:
     threads: workflow.cores
     log:
         "results/benchmarks/{variant}/{form}/{measurement}.log",
-    conda:
-        "../../environment.yml"
-    shell:
-        "python -m repro.benchmarks.{wildcards.measurement} --settings {params.settings:q} "
-        "--out {output} 2> {log}"
+    run:
+        python_step(f"repro.benchmarks.{wildcards.measurement}", ["--settings", params.settings, "--out", output[0]], log[0])
 
 
 rule aggregate_benchmark:
@@ -34,8 +31,9 @@ rule aggregate_benchmark:
         baseline=config["benchmark"]["baseline"],
     log:
         "results/logs/aggregate_benchmark_{measurement}.log",
-    conda:
-        "../../environment.yml"
-    shell:
-        "python -m repro.benchmarks.aggregate --baseline {params.baseline} --out {output.table} "
-        "--provenance-out {output.provenance} {input} 2> {log}"
+    run:
+        python_step(
+            "repro.benchmarks.aggregate",
+            ["--baseline", params.baseline, "--out", output.table, "--provenance-out", output.provenance, *input],
+            log[0],
+        )

@@ -1,5 +1,6 @@
 # Read the config once: validate it (schema + references, defaults filled) and build the run table.
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -78,3 +79,17 @@ def eval_data(wildcards):
             "manifest": rules.prepare_wikitext.output.manifest,
         }
     return {}
+
+
+def python_step(module, argv, log):
+    """`python -m module argv > log 2>&1`. In this process when Snakemake runs one job at a time
+    (repro/in_process.py says why); else in a process of its own, because jobs then run side by
+    side in Snakemake's threads, and torch's random state and thread count belong to the process."""
+    argv = [str(arg) for arg in argv]
+    if workflow.cores == 1:
+        from repro.in_process import run
+
+        run(module, argv, log)
+    else:
+        with open(log, "w") as stream:
+            subprocess.run([sys.executable, "-m", module, *argv], stdout=stream, stderr=subprocess.STDOUT, check=True)

@@ -10,20 +10,19 @@ rule evaluate:
         # even where its checkpoint was deleted, and a stale checkpoint is refused.
         trained_with=lambda wildcards: settings_hash(train_settings(config, run_of(wildcards))),
         data=lambda wildcards, input: (
-            f"--data valid={input.valid} --manifest {input.manifest}"
-            if "valid" in input.keys()
-            else ""
+            [f"--data=valid={input.valid}", f"--manifest={input.manifest}"] if "valid" in input.keys() else []
         ),
     log:
         f"{RUN_DIR}/evaluate.log",
     benchmark:
         f"{RUN_DIR}/evaluate_benchmark.tsv"
-    conda:
-        "../../environment.yml"
-    shell:
-        "python -m repro.evaluate --settings {params.settings:q} --checkpoint {input.checkpoint} "
-        "--trained-with {params.trained_with} "
-        "{params.data} --metrics {output.metrics} 2> {log}"
+    run:
+        python_step(
+            "repro.evaluate",
+            ["--settings", params.settings, "--checkpoint", input.checkpoint, "--trained-with", params.trained_with,
+             *params.data, "--metrics", output.metrics],
+            log[0],
+        )
 
 
 rule aggregate_experiment:
@@ -34,11 +33,12 @@ rule aggregate_experiment:
         provenance="results/metrics/{experiment}.provenance.json",
     log:
         "results/logs/aggregate_{experiment}.log",
-    conda:
-        "../../environment.yml"
-    shell:
-        "python -m repro.aggregate experiment --out {output.table} "
-        "--provenance-out {output.provenance} {input} 2> {log}"
+    run:
+        python_step(
+            "repro.aggregate",
+            ["experiment", "--out", output.table, "--provenance-out", output.provenance, *input],
+            log[0],
+        )
 
 
 rule aggregate_all:
@@ -52,8 +52,9 @@ rule aggregate_all:
         provenance="results/provenance.json",
     log:
         "results/logs/aggregate_all.log",
-    conda:
-        "../../environment.yml"
-    shell:
-        "python -m repro.aggregate all --out {output.table} "
-        "--provenance-out {output.provenance} {input.tables} 2> {log}"
+    run:
+        python_step(
+            "repro.aggregate",
+            ["all", "--out", output.table, "--provenance-out", output.provenance, *input.tables],
+            log[0],
+        )

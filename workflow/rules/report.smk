@@ -13,11 +13,13 @@ rule table:
         spec=lambda wildcards: as_json(table_spec(config, wildcards.table)),
     log:
         "results/logs/table_{table}.log",
-    conda:
-        "../../environment.yml"
-    shell:
-        "python -m repro.report.table --spec {params.spec:q} --metrics {input.metrics:q} "
-        "--reported {input.reported} --template {input.template} --out {output} 2> {log}"
+    run:
+        python_step(
+            "repro.report.table",
+            ["--spec", params.spec, "--metrics", *input.metrics, "--reported", input.reported,
+             "--template", input.template, "--out", output[0]],
+            log[0],
+        )
 
 
 rule triple_audit_table:
@@ -31,11 +33,13 @@ rule triple_audit_table:
         caption="Audit of the triple benchmark, measured on its generator (spec \\S5.2.5, D4).",
     log:
         "results/logs/triple_audit_table.log",
-    conda:
-        "../../environment.yml"
-    shell:
-        "python -m repro.report.quantities --quantities {input.quantities} --caption {params.caption:q} "
-        "--label tab:triple_audit --template {input.template} --out {output} 2> {log}"
+    run:
+        python_step(
+            "repro.report.quantities",
+            ["--quantities", input.quantities, "--caption", params.caption, "--label", "tab:triple_audit",
+             "--template", input.template, "--out", output[0]],
+            log[0],
+        )
 
 
 rule fix_effect:
@@ -46,15 +50,18 @@ rule fix_effect:
     output:
         "paper/tables/fix_effect_{effect}.tex",
     params:
-        spec=lambda wildcards: config["report"]["fix_effects"][wildcards.effect],
+        # --label, --model, --reference, --paper-model, --paper-reference
+        spec=lambda wildcards: [
+            f"--{key.replace('_', '-')}={value}" for key, value in config["report"]["fix_effects"][wildcards.effect].items()
+        ],
     log:
         "results/logs/fix_effect_{effect}.log",
-    conda:
-        "../../environment.yml"
-    shell:
-        "python -m repro.report.fix_effect --metrics {input.metrics} --reported {input.reported} "
-        "--label {params.spec[label]:q} --model {params.spec[model]} --reference {params.spec[reference]} "
-        "--paper-model {params.spec[paper_model]} --paper-reference {params.spec[paper_reference]} --out {output} 2> {log}"
+    run:
+        python_step(
+            "repro.report.fix_effect",
+            ["--metrics", input.metrics, "--reported", input.reported, *params.spec, "--out", output[0]],
+            log[0],
+        )
 
 
 rule figure2_lm_bpb:
@@ -67,11 +74,12 @@ rule figure2_lm_bpb:
         png="paper/figures/fig2_lm_bpb.png",
     log:
         "results/logs/figure2_lm_bpb.log",
-    conda:
-        "../../environment.yml"
-    shell:
-        "python -m repro.figures.fig2_lm_bpb --metrics {input.metrics} --reported {input.reported} "
-        "--out-pdf {output.pdf} --out-png {output.png} 2> {log}"
+    run:
+        python_step(
+            "repro.figures.fig2_lm_bpb",
+            ["--metrics", input.metrics, "--reported", input.reported, "--out-pdf", output.pdf, "--out-png", output.png],
+            log[0],
+        )
 
 
 rule figure_sp_capacity:
@@ -84,14 +92,16 @@ rule figure_sp_capacity:
         png="paper/figures/sp_capacity.png",
     params:
         ladder=as_json(slot_ladder(config, "sparse_pointer_ablation")),
-        pairs=" ".join(str(n) for n in eval_pairs(config, "sparse_pointer_ablation")),
+        pairs=[str(n) for n in eval_pairs(config, "sparse_pointer_ablation")],
     log:
         "results/logs/figure_sp_capacity.log",
-    conda:
-        "../../environment.yml"
-    shell:
-        "python -m repro.figures.sp_capacity --metrics {input.metrics} --reported {input.reported} "
-        "--ladder {params.ladder:q} --pairs {params.pairs} --out-pdf {output.pdf} --out-png {output.png} 2> {log}"
+    run:
+        python_step(
+            "repro.figures.sp_capacity",
+            ["--metrics", input.metrics, "--reported", input.reported, "--ladder", params.ladder,
+             "--pairs", *params.pairs, "--out-pdf", output.pdf, "--out-png", output.png],
+            log[0],
+        )
 
 
 rule figure3_throughput:
@@ -107,11 +117,13 @@ rule figure3_throughput:
         names=as_json(benchmark_names(config)),
     log:
         "results/logs/figure3_throughput_{result_set}.log",
-    conda:
-        "../../environment.yml"
-    shell:
-        "python -m repro.figures.fig3_throughput --throughput {input.throughput} --names {params.names:q} "
-        "--reported {input.reported} --read-off {input.read_off} --out-pdf {output.pdf} --out-png {output.png} 2> {log}"
+    run:
+        python_step(
+            "repro.figures.fig3_throughput",
+            ["--throughput", input.throughput, "--names", params.names, "--reported", input.reported,
+             "--read-off", input.read_off, "--out-pdf", output.pdf, "--out-png", output.png],
+            log[0],
+        )
 
 
 rule train_step_table:
@@ -125,11 +137,13 @@ rule train_step_table:
         names=as_json(benchmark_names(config)),
     log:
         "results/logs/train_step_table_{result_set}.log",
-    conda:
-        "../../environment.yml"
-    shell:
-        "python -m repro.report.train_step_table --train-step {input.train_step} --names {params.names:q} "
-        "--result-set {wildcards.result_set} --template {input.template} --out {output} 2> {log}"
+    run:
+        python_step(
+            "repro.report.train_step_table",
+            ["--train-step", input.train_step, "--names", params.names, "--result-set", wildcards.result_set,
+             "--template", input.template, "--out", output[0]],
+            log[0],
+        )
 
 
 rule claims:
@@ -144,12 +158,13 @@ rule claims:
         tex="paper/tables/claims.tex",
     log:
         "results/logs/claims.log",
-    conda:
-        "../../environment.yml"
-    shell:
-        "python -m repro.report.claims --claims {input.claims} --metrics {input.metrics} "
-        "--reported {input.reported} --template {input.template} "
-        "--out-csv {output.csv} --out-tex {output.tex} 2> {log}"
+    run:
+        python_step(
+            "repro.report.claims",
+            ["--claims", input.claims, "--metrics", input.metrics, "--reported", input.reported,
+             "--template", input.template, "--out-csv", output.csv, "--out-tex", output.tex],
+            log[0],
+        )
 
 
 rule render_report:
@@ -167,16 +182,17 @@ rule render_report:
     output:
         "paper/build/main.tex",
     params:
-        tables=lambda wildcards, input: " ".join(f"--table {Path(path).stem}={path}" for path in input.tables),
-        figures=lambda wildcards, input: " ".join(f"--figure {Path(path).stem}={path}" for path in input.figures),
+        tables=lambda wildcards, input: [f"--table={Path(path).stem}={path}" for path in input.tables],
+        figures=lambda wildcards, input: [f"--figure={Path(path).stem}={path}" for path in input.figures],
     log:
         "results/logs/render_report.log",
-    conda:
-        "../../environment.yml"
-    shell:
-        "python -m repro.report.render --template {input.template} --provenance {input.provenance} "
-        "--claims {input.claims} --claims-table {input.claims_table} {params.tables} {params.figures} "
-        "--out {output} 2> {log}"
+    run:
+        python_step(
+            "repro.report.render",
+            ["--template", input.template, "--provenance", input.provenance, "--claims", input.claims,
+             "--claims-table", input.claims_table, *params.tables, *params.figures, "--out", output[0]],
+            log[0],
+        )
 
 
 rule compile_report:
@@ -203,7 +219,5 @@ rule summarize:
         "results/summary.csv",
     log:
         "results/logs/summarize.log",
-    conda:
-        "../../environment.yml"
-    shell:
-        "python -m repro.report.stats --metrics {input.metrics} --out {output} 2> {log}"
+    run:
+        python_step("repro.report.stats", ["--metrics", input.metrics, "--out", output[0]], log[0])

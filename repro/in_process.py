@@ -1,0 +1,33 @@
+"""Run a pipeline step, `python -m <module> <argv> > <log> 2>&1`, inside the calling process.
+
+The per-run rules (train, evaluate) are most of the DAG's jobs, and a fresh interpreter costs each
+of them the torch import and, on a GPU, the CUDA start before any work: about 2 s per job on a
+laptop CPU and 10 s on the H100 we measured (5 s of it `import torch`), several times the work
+of a small run there. When Snakemake runs one job at a time, the step runs in Snakemake's own
+process instead (workflow/rules/common.smk decides). Each step seeds torch and sets its thread
+count itself, so a step's output does not depend on what ran before it in the process
+(tests/test_in_process.py holds that, bit for bit).
+"""
+import contextlib
+import importlib
+import traceback
+
+
+class StepFailed(RuntimeError):
+    """The step exited with an error; its log holds the message or traceback."""
+
+
+def run(module: str, argv: list, log: str) -> None:
+    """Import `module` and call its `main(argv)`, its output (messages, warnings, progress, errors)
+    in `log`, as `python -m module argv > log 2>&1` writes it. Raises StepFailed when it fails."""
+    with open(log, "w") as stream, contextlib.redirect_stdout(stream), contextlib.redirect_stderr(stream):
+        try:
+            importlib.import_module(module).main(argv)
+        except SystemExit as exit_:  # argparse errors and sys.exit("error: ..."), as at the command line
+            if exit_.code not in (None, 0):
+                if isinstance(exit_.code, str):
+                    print(exit_.code, file=stream)
+                raise StepFailed(f"python -m {module} failed; see {log}") from None
+        except Exception as error:
+            traceback.print_exc(file=stream)
+            raise StepFailed(f"python -m {module} failed ({type(error).__name__}: {error}); see {log}") from error
