@@ -1,12 +1,13 @@
 """Run a pipeline step, `python -m <module> <argv> > <log> 2>&1`, inside the calling process.
 
-The per-run rules (train, evaluate) are most of the DAG's jobs, and a fresh interpreter costs each
-of them the torch import and, on a GPU, the CUDA start before any work: about 2 s per job on a
-laptop CPU and 10 s on the H100 we measured (5 s of it `import torch`), several times the work
-of a small run there. When Snakemake runs one job at a time, the step runs in Snakemake's own
-process instead (workflow/rules/common.smk decides). Each step seeds torch and sets its thread
-count itself, so a step's output does not depend on what ran before it in the process
-(tests/test_in_process.py holds that, bit for bit).
+Most of the DAG's jobs are small Python steps (one training or evaluation run each), and a fresh
+interpreter costs each of them the torch import and, on a GPU, the CUDA start before any work:
+about 2 s per job on a laptop CPU and 10 s on the H100 we measured (5 s of it `import torch`),
+several times the work of a small run there. When Snakemake runs one job at a time, the step
+runs in Snakemake's own process instead (workflow/rules/common.smk decides). Each step seeds
+torch and sets its thread count and determinism itself, so its output does not depend on what
+ran before it in the process (tests/test_in_process.py holds that, bit for bit). The timing jobs
+of the throughput study keep a process of their own (workflow/rules/benchmark.smk).
 """
 import contextlib
 import importlib

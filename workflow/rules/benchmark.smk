@@ -10,12 +10,17 @@ rule benchmark:
             benchmark_settings(config, wildcards.measurement, wildcards.variant, wildcards.form)
         ),
     # Every core: no other job runs beside a timing job and disturbs its clock. The job itself
-    # uses torch_threads (in its settings), as every job does.
+    # uses torch_threads (in its settings), as every job does. A process of its own, unlike the
+    # other steps (repro/in_process.py): nothing set by earlier jobs in Snakemake's process (e.g.
+    # torch's deterministic algorithms) may change what it times.
     threads: workflow.cores
     log:
         "results/benchmarks/{variant}/{form}/{measurement}.log",
-    run:
-        python_step(f"repro.benchmarks.{wildcards.measurement}", ["--settings", params.settings, "--out", output[0]], log[0])
+    conda:
+        "../../environment.yml"
+    shell:
+        "python -m repro.benchmarks.{wildcards.measurement} --settings {params.settings:q} "
+        "--out {output} 2> {log}"
 
 
 rule aggregate_benchmark:
