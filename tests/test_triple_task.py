@@ -82,6 +82,27 @@ def test_body_holds_the_drawn_values_in_spec_order():
         assert inputs[0, -1] == TAG_BASE + queried and aux[0].tolist() == draws[3 * queried:3 * queried + 3]
 
 
+def test_filler_follows_the_spec_rng_order_gap_by_gap():
+    # RNG order after the values and the queried tag: unit permutation, gap weights, gap assignment,
+    # then the filler ids of each gap in turn
+    generator = torch.Generator().manual_seed(5)
+    torch.randint(0, 8, (9,), generator=generator), torch.randint(0, 3, (1,), generator=generator)
+    torch.randperm(9, generator=generator)
+    weights = torch.rand(10, generator=generator) + 1e-4
+    gaps = torch.multinomial(weights / weights.sum(), 49 - 31, replacement=True, generator=generator)
+    expected = [torch.randint(6, 22, (int(size),), generator=generator).tolist()
+                for size in torch.bincount(gaps, minlength=10)]
+    body, runs, run, i = batch("lookup", seed=5, size=1)[0][0, 2:-2].tolist(), [], [], 0
+    while i < len(body):  # filler runs between the 3-token chunks
+        if body[i] in FILLER:
+            run.append(body[i])
+            i += 1
+        else:
+            runs.append(run)
+            run, i = [], i + 3
+    assert runs + [run] == expected and sum(map(len, expected)) == 18
+
+
 def test_units_are_shuffled_and_filler_spread_over_gaps():
     inputs, _, _ = batch("lookup", size=200)
     first_units = {tuple(body_units(sequence)[0][:2]) for sequence in inputs}
