@@ -13,10 +13,10 @@ Where it does not run:
 - Triton multiplies float32 by TF32 tensor cores unless told otherwise (~1e-3 relative error);
   TRITON_F32_DEFAULT=ieee, set before the library is imported, keeps float32 products exact
   (5e-6 relative error against a float64 reference at T = 8192 on the H100 here).
-- Sequences shorter than KERNEL_MIN_LENGTH: each new process compiles and autotunes the Triton
-  kernels on its first call, which took minutes on the H100 here (an evaluation job of 5 s took
-  163 s), so the pipeline's short-sequence jobs keep the PyTorch form; long sequences, where the
-  kernel pays, use it.
+- Sequences shorter than KERNEL_MIN_LENGTH: the first call on a machine compiles and autotunes
+  the Triton kernels, 120 s on the H100 here (Triton and the library keep both on disk, so the
+  next process took 0.5 s), which a short sequence never pays back; the pipeline's short-sequence
+  jobs keep the PyTorch form, long sequences, where the kernel pays, use it.
 """
 
 import functools
