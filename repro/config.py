@@ -316,6 +316,14 @@ def benchmark_settings(config: dict, measurement: str, variant: str, form: str) 
     return {**settings, "batch": spec["batch"], "sweeps": sweeps}
 
 
+def benchmark_variant_settings(config: dict, variant: str) -> list:
+    """The settings of every measurement of one variant, in each of its forms: one timing job."""
+    forms = [form for timed, form in benchmark_jobs(config) if timed == variant]
+    if not forms:
+        raise ValueError(f"{variant!r} is not timed; valid: {', '.join(config['benchmark']['variants'])}")
+    return [benchmark_settings(config, measurement, variant, form) for form in forms for measurement in MEASUREMENTS]
+
+
 def benchmark_result_sets(config: dict) -> dict:
     """{name: folder holding its throughput.csv and train_step.csv}: this run's, then the committed ones."""
     return {LOCAL_RESULT_SET: "results/benchmarks",

@@ -22,6 +22,15 @@ def resolve(name: str) -> torch.device:
     return torch.device(name)
 
 
+def transfer(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """`tensor` on `device`; to CUDA through pinned memory and without waiting. A copy from pageable
+    memory first waits for all queued GPU work, so the host could not prepare the next batch while
+    the GPU runs this one. PyTorch's pinned-memory cache keeps the block until its copy is done."""
+    if device.type != "cuda":
+        return tensor.to(device)
+    return tensor.pin_memory().to(device, non_blocking=True)
+
+
 def describe(device: torch.device) -> str:
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"

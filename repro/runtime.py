@@ -1,5 +1,7 @@
 """What every training and evaluation job does first: configure torch, and build the run's model
 seeded by the run seed (spec §1.3)."""
+import math
+
 import torch
 
 from models import build_model
@@ -32,6 +34,30 @@ def optimisation_settings(settings: dict, device: torch.device) -> dict:
             "graph": settings["cuda_graphs"] and device.type == "cuda"}
 
 
-def check_finite(loss: torch.Tensor, settings: dict, step: int) -> None:
-    if not torch.isfinite(loss):
-        raise NonFiniteLoss(f"run {settings['run']}: loss is {loss.item()} at step {step}; no checkpoint written")
+class LossRecord:
+    """A run's per-step losses, kept on the device and read back every READ_BACK_EVERY steps: reading
+    each step's loss (loss.item()) would wait for that step, and on a GPU the host could then not
+    prepare the next batch while the step runs. A NaN or infinite loss raises NonFiniteLoss naming
+    its step, at the read-back that sees it (no checkpoint is written either way)."""
+
+    READ_BACK_EVERY = 50
+
+    def __init__(self, settings: dict):
+        self.run = settings["run"]
+        self.values: list[float] = []  # read back: values[i] is step i + 1's loss
+        self.pending: list[torch.Tensor] = []
+
+    def add(self, loss: torch.Tensor) -> None:
+        self.pending.append(loss.detach().clone())  # a CUDA graph's loss buffer is overwritten next step
+        if len(self.pending) == self.READ_BACK_EVERY:
+            self.read_back()
+
+    def read_back(self) -> list[float]:
+        """Every loss so far, as floats; raises on the first non-finite one."""
+        if self.pending:
+            values, self.pending = torch.stack(self.pending).tolist(), []
+            for step, value in enumerate(values, start=len(self.values) + 1):
+                if not math.isfinite(value):
+                    raise NonFiniteLoss(f"run {self.run}: loss is {value} at step {step}; no checkpoint written")
+            self.values += values
+        return self.values

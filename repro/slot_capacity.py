@@ -24,7 +24,7 @@ class Survival:
 
 def recall_inputs(pairs: int, sequences: int, seed: int) -> torch.Tensor:
     generator = torch.Generator().manual_seed(seed)
-    return torch.stack([recall_example(pairs, SEQ_LEN, generator)[:-1] for _ in range(sequences)])
+    return torch.tensor([recall_example(pairs, SEQ_LEN, generator)[:-1] for _ in range(sequences)])
 
 
 def binding_survival(slots: int, inputs: torch.Tensor, merge_threshold: float, strength_floor: float,

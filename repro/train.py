@@ -16,7 +16,7 @@ from repro import device as devices
 from repro import train_staged
 from repro.artifacts import load_data, save_atomically
 from repro.optimisation_step import OptimisationStep
-from repro.runtime import build, check_finite, configure_torch, optimisation_settings
+from repro.runtime import LossRecord, build, configure_torch, optimisation_settings
 from repro.tasks import TASKS
 
 
@@ -35,18 +35,18 @@ def train_single_phase(settings: dict, data: dict, progress: bool = True):
     step_once = OptimisationStep(lambda inputs, targets: (task.loss(model(inputs), targets),), [model.parameters()],
                                  **optimisation_settings(settings, device))
     data_generator = torch.Generator().manual_seed(settings["seed"])  # separate stream for data (spec §1.3)
-    losses = []
+    losses = LossRecord(settings)
     start = time.perf_counter()
     model.train()
     bar = tqdm(range(1, settings["steps"] + 1), desc=settings["run"], file=sys.stderr, disable=not progress, mininterval=2)
-    for step in bar:
+    for _ in bar:
         inputs, targets = task.sample_batch(settings, data, data_generator)
-        loss, = step_once(inputs.to(device), targets.to(device))
-        check_finite(loss, settings, step)
-        losses.append(loss.item())
-        bar.set_postfix(loss=f"{losses[-1]:.4f}", refresh=False)
+        loss, = step_once(devices.transfer(inputs, device), devices.transfer(targets, device))
+        losses.add(loss)
+        if losses.values:
+            bar.set_postfix(loss=f"{losses.values[-1]:.4f}", refresh=False)
     record = {
-        "losses": losses,
+        "losses": losses.read_back(),
         "train_seconds": time.perf_counter() - start,
         "params": count_params(model),
         "device": devices.describe(device),

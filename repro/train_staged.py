@@ -19,7 +19,7 @@ from models import count_params
 from models.auxiliary_heads import AuxiliaryHeads
 from repro import device as devices
 from repro.optimisation_step import OptimisationStep
-from repro.runtime import build, check_finite, configure_torch, optimisation_settings
+from repro.runtime import LossRecord, build, configure_torch, optimisation_settings
 from repro.tasks import triple
 
 
@@ -44,27 +44,28 @@ def train(settings: dict, data: dict, progress: bool = True):
     # One AdamW over both; the model's and the heads' gradients are clipped separately.
     step_once = OptimisationStep(loss_fn, [model.parameters(), heads.parameters()], **optimisation_settings(settings, device))
     table = triple.lookup_table(settings["seed"] + settings["seed_offsets"]["lookup_table"])
-    record = {"losses": [], "metrics": _stage_metrics(model, heads, settings, 0, table, device)}
+    record = {"metrics": _stage_metrics(model, heads, settings, 0, table, device)}
+    losses = LossRecord(settings)
     start = time.perf_counter()
-    step = 0
     for stage, task in enumerate(settings["stages"], start=1):
         generator = torch.Generator().manual_seed(settings["seed"] + settings["seed_offsets"]["stage_data"] * stage)
         model.train()
         heads.train()
-        last_miss = 0  # the last step of this stage with a wrong training prediction
+        all_correct = []  # per step of this stage, on the device: read back once, at the stage's end
         bar = tqdm(range(1, settings["steps"] + 1), desc=f"{settings['run']} {task}", file=sys.stderr,
                    disable=not progress, mininterval=2)
-        for stage_step in bar:
-            step += 1
-            inputs, labels, aux = (t.to(device) for t in triple.sample(settings, task, generator, table))
+        for _ in bar:
+            inputs, labels, aux = (devices.transfer(t, device) for t in triple.sample(settings, task, generator, table))
             loss, logits = step_once(inputs, labels, aux)
-            check_finite(loss, settings, step)
-            record["losses"].append(loss.item())
-            if not bool((logits.argmax(-1) == labels).all()):
-                last_miss = stage_step
-            bar.set_postfix(loss=f"{record['losses'][-1]:.4f}", refresh=False)
+            losses.add(loss)
+            all_correct.append((logits.argmax(-1) == labels).all())
+            if losses.values:
+                bar.set_postfix(loss=f"{losses.values[-1]:.4f}", refresh=False)
+        losses.read_back()
+        # the last step of this stage with a wrong training prediction (0: none)
+        last_miss = max((i for i, correct in enumerate(torch.stack(all_correct).tolist(), 1) if not correct), default=0)
         if last_miss < settings["steps"]:  # else the stage ended on a miss: no such step
             record["metrics"][f"{task}_steps_to_perfect_training"] = last_miss + 1
         record["metrics"].update(_stage_metrics(model, heads, settings, stage, table, device))
-    record.update(train_seconds=time.perf_counter() - start, params=count_params(model), device=devices.describe(device))
+    record.update(losses=losses.read_back(), train_seconds=time.perf_counter() - start, params=count_params(model), device=devices.describe(device))
     return model, record

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from conftest import REPO
-from repro.benchmarks import aggregate, throughput, train_step
-from repro.config import benchmark_jobs, benchmark_names, benchmark_settings, load
+from repro.benchmarks import aggregate, run
+from repro.config import benchmark_names, benchmark_variant_settings, load
 from repro.device import describe
 from repro.figures import fig3_throughput
 from repro.report import latex, train_step_table
@@ -40,13 +40,13 @@ def study(tmp_path_factory):
     config["benchmark"]["variants"].append("transformer_triple")
     out = tmp_path_factory.mktemp("benchmarks")
     frames = {}
-    for measurement, module in (("throughput", throughput), ("train_step", train_step)):
-        pieces = []
-        for variant, form in benchmark_jobs(config):
-            pieces.append(str(out / variant / form / f"{measurement}.json"))
-            module.main(["--settings", json.dumps(benchmark_settings(config, measurement, variant, form)), "--out", pieces[-1]])
+    jobs = [str(out / f"{variant}.json") for variant in config["benchmark"]["variants"]]
+    for variant, job in zip(config["benchmark"]["variants"], jobs):
+        run.main(["--settings", json.dumps(benchmark_variant_settings(config, variant)), "--out", job])
+    for measurement in ("throughput", "train_step"):
         table = out / f"{measurement}.csv"
-        aggregate.main(["--baseline", "transformer", "--out", str(table), "--provenance-out", str(out / f"{measurement}.provenance.json"), *pieces])
+        aggregate.main(["--measurement", measurement, "--baseline", "transformer", "--out", str(table),
+                        "--provenance-out", str(out / f"{measurement}.provenance.json"), *jobs])
         frames[measurement] = pd.read_csv(table)
     return config, frames, out
 
@@ -86,9 +86,33 @@ def test_train_step_ratios_are_to_the_transformer_and_fast_over_reference(study)
     assert provenance["n_runs"] == 4 and provenance["devices"] == [CPU]
 
 
+def test_a_timing_job_times_each_measurement_of_its_variant_in_each_form(study):
+    config, _, out = study
+    job = json.loads((out / "unimatrix_core.json").read_text())
+    assert job["variant"] == "unimatrix_core"
+    assert [(piece["settings"]["form"], piece["measurement"]) for piece in job["pieces"]] == [
+        ("reference", "throughput"), ("reference", "train_step"), ("fast", "throughput"), ("fast", "train_step")]
+    assert [piece["settings"] for piece in job["pieces"]] == benchmark_variant_settings(config, "unimatrix_core")
+    assert all({row["form"] for row in piece["rows"]} == {piece["settings"]["form"]} for piece in job["pieces"])
+    assert [piece["settings"]["form"] for piece in json.loads((out / "transformer.json").read_text())["pieces"]] == ["fast"] * 2
+
+
+@pytest.mark.parametrize("settings, message", [
+    ("{", "Expecting property name"),
+    ("[]", "non-empty JSON list"),
+    ('[{"measurement": "latency", "variant": "transformer"}]', "settings[0]: measurement 'latency'; valid: throughput, train_step"),
+    ('[{"measurement": "throughput", "variant": "a"}, {"measurement": "throughput", "variant": "b"}]',
+     "one variant per timing job; the settings name a, b"),
+])
+def test_a_timing_job_refuses_bad_settings_before_timing(tmp_path, capsys, settings, message):
+    with pytest.raises(SystemExit):
+        run.main(["--settings", settings, "--out", str(tmp_path / "job.json")])
+    assert message in capsys.readouterr().err and not (tmp_path / "job.json").exists()
+
+
 def test_aggregate_refuses_pieces_without_the_baseline(study):
     _, frames, out = study
-    piece = json.loads((out / "unimatrix_core" / "fast" / "train_step.json").read_text())
+    piece = json.loads((out / "unimatrix_core.json").read_text())["pieces"][-1]
     with pytest.raises(ValueError, match="no fast train_step rows of the baseline 'transformer'"):
         aggregate.table([piece], "transformer")
 

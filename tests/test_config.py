@@ -2,7 +2,7 @@ import copy
 
 import pytest
 
-from repro.config import ConfigError, benchmark_jobs, benchmark_settings, load, runs, train_settings, validate
+from repro.config import ConfigError, benchmark_jobs, benchmark_settings, benchmark_variant_settings, load, runs, train_settings, validate
 
 from conftest import REPO
 
@@ -100,6 +100,16 @@ def test_benchmark_times_each_recurrence_form_and_a_model_without_one_once(paper
     assert ("transformer_triple", "fast") in jobs and ("transformer_triple", "reference") not in jobs
     with pytest.raises(ValueError, match="no benchmark job transformer/reference; valid: transformer/fast, "):
         benchmark_settings(paper_config, "throughput", "transformer", "reference")
+
+
+def test_a_timing_job_holds_every_measurement_of_one_variant(paper_config):
+    settings = benchmark_variant_settings(paper_config, "unimatrix_core")
+    assert [(s["form"], s["measurement"]) for s in settings] == [
+        ("reference", "throughput"), ("reference", "train_step"), ("fast", "throughput"), ("fast", "train_step")]
+    assert settings[2] == benchmark_settings(paper_config, "throughput", "unimatrix_core", "fast")
+    assert [s["form"] for s in benchmark_variant_settings(paper_config, "transformer")] == ["fast", "fast"]
+    with pytest.raises(ValueError, match="'typed_latent' is not timed; valid: transformer, unimatrix_core, "):
+        benchmark_variant_settings(paper_config, "typed_latent")
 
 
 def test_benchmark_sweeps_follow_the_paper_and_extend_only_the_fast_forms(paper_config):

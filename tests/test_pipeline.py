@@ -14,13 +14,12 @@ import pytest
 import yaml
 
 from conftest import REPO
-from repro.config import benchmark_jobs, load, runs
+from repro.config import load, runs
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 SMOKE_CONFIG = load(REPO / "config" / "config.yaml", REPO / "config" / "smoke.yaml")
 SMOKE_RUNS = {run.directory for run in runs(SMOKE_CONFIG)}
-BENCHMARK_PIECES = {f"results/benchmarks/{variant}/{form}/{measurement}.json"
-                    for variant, form in benchmark_jobs(SMOKE_CONFIG) for measurement in ("throughput", "train_step")}
+BENCHMARK_JOBS = {f"results/benchmarks/{variant}.json" for variant in SMOKE_CONFIG["benchmark"]["variants"]}
 BENCHMARK_TABLES = {f"results/benchmarks/{measurement}.{kind}" for measurement in ("throughput", "train_step")
                     for kind in ("csv", "provenance.json")}
 
@@ -77,9 +76,9 @@ def test_smoke_dag_builds_the_report(workdir):
     tables = [f"paper/tables/{name}.tex" for name in [*SMOKE_CONFIG["report"]["tables"], "triple_audit", *effects, "train_step_local"]]
     figures = [f"paper/figures/{name}.{kind}" for name in ("fig2_lm_bpb", "sp_capacity", "fig3_throughput_local") for kind in ("pdf", "png")]
     for path in ("paper/build/main.pdf", "paper/build/main.tex", "results/metrics.csv", "results/claims.csv",
-                 *BENCHMARK_TABLES, *BENCHMARK_PIECES, *tables, *figures):
+                 *BENCHMARK_TABLES, *BENCHMARK_JOBS, *tables, *figures):
         assert (workdir / path).stat().st_size > 0, path
-    assert len(SMOKE_RUNS) == 63 and len(tables) == 14 and len(BENCHMARK_PIECES) == 6
+    assert len(SMOKE_RUNS) == 63 and len(tables) == 14 and len(BENCHMARK_JOBS) == 2
     assert (workdir / "paper/build/main.pdf").read_bytes().startswith(b"%PDF")
     for run in SMOKE_RUNS:
         for name in ("model.pt", "metrics.json", "train.log", "train_benchmark.tsv"):
@@ -119,14 +118,12 @@ def test_benchmark_change_retimes_only_the_benchmark_and_trains_nothing(workdir)
     outputs = planned(workdir, overlay(workdir, "repeats.yaml", {"benchmark": {"repeats": 3}}))
     report = {"paper/figures/fig3_throughput_local.pdf", "paper/figures/fig3_throughput_local.png",
               "paper/build/main.tex", "paper/build/main.pdf"}
-    throughput = {path for path in BENCHMARK_PIECES | BENCHMARK_TABLES if "throughput" in path}
-    assert outputs == throughput | report  # no training, no evaluation, no training-step timing
+    # The timing jobs rerun (one per variant, all its measurements); no training, no evaluation.
+    assert outputs == BENCHMARK_JOBS | BENCHMARK_TABLES | report | {"paper/tables/train_step_local.tex"}
     extended = {"benchmark": {"variants": ["transformer", "unimatrix_core", "mamba2"]}}
     outputs = planned(workdir, overlay(workdir, "variant.yaml", extended))
     assert runs_in(outputs) == set()
-    timed = {path for path in outputs if re.fullmatch(r"results/benchmarks/\w+/\w+/\w+\.json", path)}
-    assert timed == {f"results/benchmarks/mamba2/{form}/{measurement}.json"
-                     for form in ("reference", "fast") for measurement in ("throughput", "train_step")}
+    assert {path for path in outputs if re.fullmatch(r"results/benchmarks/\w+\.json", path)} == {"results/benchmarks/mamba2.json"}
     assert BENCHMARK_TABLES | report | {"paper/tables/train_step_local.tex"} <= outputs
 
 

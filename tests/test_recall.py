@@ -5,7 +5,7 @@ from repro.tasks.recall import ANSWER, BOS, QUERY, SEP, recall_batch, recall_exa
 
 def sequences(pairs, seed, count=200):
     generator = torch.Generator().manual_seed(seed)
-    return torch.stack([recall_example(pairs, 128, generator) for _ in range(count)])
+    return torch.tensor([recall_example(pairs, 128, generator) for _ in range(count)])
 
 
 def test_layout_of_four_pairs():

@@ -7,7 +7,7 @@ import torch
 
 from repro.config import Run, eval_settings, load, train_settings
 from repro.evaluate import evaluate
-from repro.runtime import NonFiniteLoss
+from repro.runtime import LossRecord, NonFiniteLoss
 from repro.train import train
 
 from conftest import REPO
@@ -37,6 +37,20 @@ def test_diverging_loss_stops_the_run_naming_run_and_step():
     settings, _ = tiny_run("transformer", steps=20, lr=1e30)
     with pytest.raises(NonFiniteLoss, match=r"run recall/transformer/faithful/seed19: loss is nan at step \d+"):
         train(settings, {}, progress=False)
+
+
+def test_loss_record_reads_back_every_loss_and_names_the_first_non_finite_step():
+    record = LossRecord({"run": "r"})
+    buffer = torch.zeros(())  # as a CUDA graph's loss: one tensor, overwritten by each step
+    for step in range(1, LossRecord.READ_BACK_EVERY + 6):
+        buffer.fill_(step / 4)
+        record.add(buffer)
+    assert record.values == [step / 4 for step in range(1, LossRecord.READ_BACK_EVERY + 1)]  # one block read back
+    assert record.read_back() == [step / 4 for step in range(1, LossRecord.READ_BACK_EVERY + 6)]
+    for value in (1.0, float("inf"), float("nan")):
+        record.add(torch.tensor(value))
+    with pytest.raises(NonFiniteLoss, match=rf"run r: loss is inf at step {LossRecord.READ_BACK_EVERY + 7};"):
+        record.read_back()
 
 
 def test_diverged_run_writes_no_checkpoint(tmp_path):

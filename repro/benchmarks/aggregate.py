@@ -7,8 +7,9 @@ per row, and summarise what produced them:
                           point; empty on reference rows and for models with one form;
   graph_ratio_to_baseline as time_ratio_to_baseline, for the times of CUDA-graph replays (CUDA only).
 
-  python -m repro.benchmarks.aggregate --baseline transformer --out results/benchmarks/train_step.csv \
-      --provenance-out results/benchmarks/train_step.provenance.json results/benchmarks/*/*/train_step.json
+  python -m repro.benchmarks.aggregate --measurement train_step --baseline transformer \
+      --out results/benchmarks/train_step.csv --provenance-out results/benchmarks/train_step.provenance.json \
+      results/benchmarks/*.json   (the timing jobs' files, repro/benchmarks/run.py)
 """
 import argparse
 import json
@@ -53,12 +54,16 @@ def table(pieces: list, baseline: str) -> pd.DataFrame:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--measurement", required=True, choices=sorted(TIMES), help="the measurement to gather")
     parser.add_argument("--baseline", required=True, help="the variant the ratios are to")
     parser.add_argument("--out", required=True, help="the CSV to write")
     parser.add_argument("--provenance-out", required=True, help="the provenance JSON to write")
-    parser.add_argument("pieces", nargs="+", help="JSON pieces of the timing jobs, one measurement")
+    parser.add_argument("jobs", nargs="+", help="the timing jobs' JSON files, one per variant")
     args = parser.parse_args(argv)
-    pieces = [json.loads(Path(path).read_text()) for path in args.pieces]
+    pieces = [piece for path in args.jobs for piece in json.loads(Path(path).read_text())["pieces"]
+              if piece["measurement"] == args.measurement]
+    if not pieces:
+        parser.error(f"no {args.measurement} measurements in {', '.join(args.jobs)}")
     write_csv_atomically(table(pieces, args.baseline), args.out)
     write_json_atomically(merge([piece["provenance"] for piece in pieces]), args.provenance_out)
 

@@ -5,8 +5,6 @@ Memory is measured on CUDA only: `memory_mb` is the larger of the allocated memo
 (spec §5.5), `peak_memory_mb` the true peak (torch.cuda.max_memory_allocated after a reset). torch
 counts no allocations on a CPU (and no peak on Apple MPS, whose current-allocation counter is not
 read here), so off CUDA both stay empty (NaN) rather than being guessed."""
-import argparse
-import json
 import math
 import time
 from collections.abc import Callable
@@ -14,7 +12,6 @@ from collections.abc import Callable
 import torch
 
 from models import build_model
-from repro.artifacts import write_json_atomically
 from repro.config import settings_hash
 from repro.data.wikitext import PAD_ID, VOCAB_SIZE
 from repro.device import describe, resolve
@@ -93,14 +90,3 @@ def piece(settings: dict, device: torch.device, rows: list) -> dict:
             "data": [{"inputs": f"uniform random ids in [0, {VOCAB_SIZE})", "seed": settings["seed"]}],
         },
     }
-
-
-def main(doc: str, measure: Callable[[dict], tuple[torch.device, list]], argv=None) -> None:
-    """The command line of a timing job: --settings JSON --out PIECE.json."""
-    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--settings", required=True, help="the job's settings (JSON), as repro.config.benchmark_settings makes them")
-    parser.add_argument("--out", required=True, help="the JSON piece to write (settings, rows, provenance)")
-    args = parser.parse_args(argv)
-    settings = json.loads(args.settings)
-    device, rows = measure(settings)
-    write_json_atomically(piece(settings, device, rows), args.out)

@@ -7,8 +7,7 @@ On CUDA the fast forms are also timed as a replayed CUDA graph of the same forwa
 no Python launch cost: repro/cuda_graph.py): columns *_graph, with the largest difference
 between the replayed and the eager output as a check; empty elsewhere, or where capture fails.
 
-One job of the pipeline; by hand, through Snakemake (the settings come from the config):
-  snakemake --cores 1 results/benchmarks/unimatrix_core/reference/throughput.json
+Run by repro/benchmarks/run.py, with the variant's other measurements.
 """
 import math
 
@@ -54,11 +53,3 @@ def graph_timing(model, x, sweep) -> dict:
     difference = (logits(replay()) - logits(model(x))).abs().max().item()
     seconds, _ = harness.timed(replay, x.device, sweep["warmup"], sweep["repeats"])
     return {"ms_per_iter_graph": 1000 * seconds / sweep["repeats"], "graph_max_abs_diff": difference}
-
-
-def main(argv=None) -> None:
-    harness.main(__doc__, measure, argv)
-
-
-if __name__ == "__main__":
-    main()

@@ -5,8 +5,7 @@ device synchronisations. The position table is as long as the step's sequence (P
 LM recipes). One row. On CUDA also the whole step replayed as a CUDA graph (ms_per_step_graph), as
 training runs it (repro/optimisation_step.py).
 
-One job of the pipeline; by hand, through Snakemake (the settings come from the config):
-  snakemake --cores 1 results/benchmarks/unimatrix_core/reference/train_step.json
+Run by repro/benchmarks/run.py, with the variant's other measurements.
 """
 import math
 
@@ -51,11 +50,3 @@ def measure(settings: dict) -> tuple[torch.device, list]:
         settings, device, PROTOCOL, batch=batch, seq_len=T, max_seq_len=T, warmup=settings["warmup"],
         repeats=settings["repeats"], seed=seed, params=count_params(model), seconds=seconds,
         ms_per_step=1000 * seconds / settings["repeats"], **memory, ms_per_step_graph=graph_ms)]
-
-
-def main(argv=None) -> None:
-    harness.main(__doc__, measure, argv)
-
-
-if __name__ == "__main__":
-    main()

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from repro.cuda_graph import replayed_forward
+from repro.device import transfer
 from repro.data.wikitext import PAD_ID, VOCAB_SIZE  # noqa: F401  (part of the task interface)
 
 MODEL_KWARGS: dict = {}  # a language model needs nothing beyond the vocabulary
@@ -41,14 +42,15 @@ def evaluate(model, settings: dict, data: dict, device: torch.device) -> dict:
         raise ValueError(f"eval.batches={counts[-1]} needs {counts[-1] * batch_size} chunks; the validation stream has {inputs.size(0)}")
     model.eval()
     forward = replayed_forward(model, settings["cuda_graphs"])
-    total, n_targets, metrics = 0.0, 0, {}
+    # Summed on the device (float64, in batch order), read at each recorded count only.
+    total, n_targets, metrics = torch.zeros((), dtype=torch.float64, device=device), 0, {}
     for batch in range(counts[-1]):
         rows = slice(batch * batch_size, (batch + 1) * batch_size)
-        logits = forward(inputs[rows].to(device))
-        total += F.cross_entropy(logits.reshape(-1, logits.size(-1)).double(), targets[rows].reshape(-1).to(device), reduction="sum").item()
+        logits = forward(transfer(inputs[rows], device))
+        total += F.cross_entropy(logits.reshape(-1, logits.size(-1)).double(), transfer(targets[rows].reshape(-1), device), reduction="sum")
         n_targets += targets[rows].numel()
         if batch + 1 in counts:
-            mean = total / n_targets
+            mean = total.item() / n_targets
             metrics.update({f"val_loss_{batch + 1}batches": mean, f"val_bpb_{batch + 1}batches": mean / math.log(2),
                             f"val_ppl_{batch + 1}batches": math.exp(mean)})
     for name in ("val_loss", "val_bpb", "val_ppl"):

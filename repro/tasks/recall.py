@@ -21,28 +21,24 @@ def min_seq_len(pairs: int) -> int:
     return 1 + 3 * pairs + 3
 
 
-def recall_example(pairs: int, seq_len: int, generator: torch.Generator) -> torch.Tensor:
-    """One sequence of seq_len + 1 tokens. RNG order (spec §5.1): key permutation, value
+def recall_example(pairs: int, seq_len: int, generator: torch.Generator) -> list:
+    """One sequence of seq_len + 1 token ids. RNG order (spec §5.1): key permutation, value
     permutation, query index, filler draws."""
     if not 1 <= pairs <= MAX_PAIRS:
         raise ValueError(f"pairs={pairs}: must be in 1..{MAX_PAIRS}")
     if seq_len < min_seq_len(pairs):
         raise ValueError(f"seq_len={seq_len} is too short for {pairs} pairs (minimum {min_seq_len(pairs)})")
-    keys = KEYS[torch.randperm(MAX_PAIRS, generator=generator)[:pairs]]
-    values = VALUES[torch.randperm(MAX_PAIRS, generator=generator)[:pairs]]
+    keys = KEYS[torch.randperm(MAX_PAIRS, generator=generator)[:pairs]].tolist()
+    values = VALUES[torch.randperm(MAX_PAIRS, generator=generator)[:pairs]].tolist()
     query = int(torch.randint(0, pairs, (1,), generator=generator))
-    n_filler = seq_len - min_seq_len(pairs)
-    filler = torch.randint(FILLER_LOW, FILLER_HIGH, (n_filler,), generator=generator)
-    triples = torch.stack([keys, values, torch.full((pairs,), SEP)], dim=1).flatten()
-    return torch.cat([
-        torch.tensor([BOS]), triples, filler,
-        torch.tensor([QUERY, int(keys[query]), ANSWER, int(values[query])]),
-    ])
+    filler = torch.randint(FILLER_LOW, FILLER_HIGH, (seq_len - min_seq_len(pairs),), generator=generator).tolist()
+    triples = [token for key, value in zip(keys, values) for token in (key, value, SEP)]
+    return [BOS, *triples, *filler, QUERY, keys[query], ANSWER, values[query]]
 
 
 def recall_batch(batch_size: int, pairs: int, seq_len: int, generator: torch.Generator):
     """(inputs, targets): inputs (B, T); targets (B,) = the answer for the last position."""
-    sequences = torch.stack([recall_example(pairs, seq_len, generator) for _ in range(batch_size)])
+    sequences = torch.tensor([recall_example(pairs, seq_len, generator) for _ in range(batch_size)])
     return sequences[:, :-1], sequences[:, -1]
 
 

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from repro.cuda_graph import replayed_forward
+from repro.device import transfer
 
 VOCAB_SIZE = 53
 N_CLASSES = 16
@@ -82,14 +83,14 @@ def body_units(values: list, body_format: str) -> list:
 
 def triple_example(task_id: int, body_format: str, n_filler: int, generator: torch.Generator,
                    task_token: bool = True):
-    """One sequence and the queried tag's (a, b, c). RNG order (spec §5.2.3): a0 b0 c0 a1 … c2,
+    """One sequence and the queried tag's (a, b, c), as lists. RNG order (spec §5.2.3): a0 b0 c0 a1 … c2,
     queried tag, unit permutation, gap weights, gap assignment of the filler, filler ids gap by gap.
     The filler ids of all gaps are one draw, split gap by gap: the CPU generator draws a tensor's
     integers one after another, so that is the same stream as one draw per gap, in a tenth of the
     calls (tests/test_triple_task.py holds it)."""
-    values = torch.randint(0, N_VALUES, (N_TAGS * 3,), generator=generator).view(N_TAGS, 3)
+    values = torch.randint(0, N_VALUES, (N_TAGS * 3,), generator=generator).view(N_TAGS, 3).tolist()
     queried = int(torch.randint(0, N_TAGS, (1,), generator=generator))
-    units = body_units(values.tolist(), body_format)
+    units = body_units(values, body_format)
     order = torch.randperm(len(units), generator=generator).tolist()
     weights = torch.rand(len(units) + 1, generator=generator) + 1e-4
     gap_sizes = [0] * (len(units) + 1)
@@ -103,7 +104,7 @@ def triple_example(task_id: int, body_format: str, n_filler: int, generator: tor
     for unit_index, gap in zip(order, fillers):
         tokens += gap + units[unit_index]
     tokens += fillers[-1] + [QUERY, TAG_BASE + queried]
-    return torch.tensor(tokens), values[queried]
+    return tokens, values[queried]
 
 
 def triple_batch(task: str, batch_size: int, seq_len: int, generator: torch.Generator, table: torch.Tensor,
@@ -129,8 +130,8 @@ def triple_batch(task: str, batch_size: int, seq_len: int, generator: torch.Gene
                          f"(minimum {seq_len - n_filler} with equal_lengths={equal_lengths})")
     task_id = TASKS.index(task)
     examples = [triple_example(task_id, body_format, n_filler, generator, task_token) for _ in range(batch_size)]
-    inputs = torch.stack([tokens for tokens, _ in examples])
-    aux = torch.stack([abc for _, abc in examples])
+    inputs = torch.tensor([tokens for tokens, _ in examples])
+    aux = torch.tensor([abc for _, abc in examples])
     labels = rule_labels(aux[:, 0], aux[:, 1], aux[:, 2], table)[:, task_id]
     return inputs, labels, aux
 
@@ -165,23 +166,26 @@ def evaluate_all(model, settings: dict, seed: int, table: torch.Tensor, device: 
     forward = replayed_forward(model, settings["cuda_graphs"])
     for task in TASKS:
         generator = torch.Generator().manual_seed(seed)
-        loss, correct, aux_correct, count = 0.0, 0, 0, 0
+        # Summed on the device (loss in float64, in batch order) and read once per task.
+        loss = torch.zeros((), dtype=torch.float64, device=device)
+        correct = torch.zeros((), dtype=torch.int64, device=device)
+        aux_correct, count = torch.zeros_like(correct), 0
         digest = hashlib.sha256()
         for _ in range(spec["batches"]):
             inputs, labels, aux = triple_batch(task, spec["batch_size"], settings["seq_len"], generator, table,
                                                equal_lengths(settings))
             digest.update(inputs.numpy().tobytes())
-            logits, rep = forward(inputs.to(device))
-            labels = labels.to(device)
-            loss += F.cross_entropy(logits.double(), labels, reduction="sum").item()
-            correct += int((logits.argmax(-1) == labels).sum())
+            logits, rep = forward(transfer(inputs, device))
+            labels = transfer(labels, device)
+            loss += F.cross_entropy(logits.double(), labels, reduction="sum")
+            correct += (logits.argmax(-1) == labels).sum()
             if heads is not None:
-                aux_correct += int((heads(rep).argmax(-1) == aux.to(device)).sum())
+                aux_correct += (heads(rep).argmax(-1) == transfer(aux, device)).sum()
             count += labels.numel()
-        metrics[f"{task}_accuracy_pct"] = 100.0 * correct / count
-        metrics[f"{task}_loss"] = loss / count
+        metrics[f"{task}_accuracy_pct"] = 100.0 * correct.item() / count
+        metrics[f"{task}_loss"] = loss.item() / count
         if heads is not None:
-            metrics[f"{task}_aux_accuracy_pct"] = 100.0 * aux_correct / (3 * count)
+            metrics[f"{task}_aux_accuracy_pct"] = 100.0 * aux_correct.item() / (3 * count)
         hashes[task] = digest.hexdigest()
     return metrics, hashes
 

@@ -1,34 +1,29 @@
-# The throughput study (spec §5.5, E7): untrained models timed per (variant, recurrence form), then
-# gathered per measurement. Nothing here reads a run; nothing in training reads this.
+# The throughput study (spec §5.5, E7): untrained models timed, one job per variant (all its
+# measurements and recurrence forms), then gathered per measurement. Nothing here reads a run;
+# nothing in training reads this.
 
 
 rule benchmark:
     output:
-        "results/benchmarks/{variant}/{form}/{measurement}.json",
+        "results/benchmarks/{variant}.json",
     params:
-        settings=lambda wildcards: as_json(
-            benchmark_settings(config, wildcards.measurement, wildcards.variant, wildcards.form)
-        ),
+        settings=lambda wildcards: as_json(benchmark_variant_settings(config, wildcards.variant)),
     # Every core: no other job runs beside a timing job and disturbs its clock. The job itself
     # uses torch_threads (in its settings), as every job does. A process of its own, unlike the
     # other steps (repro/in_process.py): nothing set by earlier jobs in Snakemake's process (e.g.
     # torch's deterministic algorithms) may change what it times.
     threads: workflow.cores
     log:
-        "results/benchmarks/{variant}/{form}/{measurement}.log",
+        "results/benchmarks/{variant}.log",
     conda:
         "../../environment.yml"
     shell:
-        "python -m repro.benchmarks.{wildcards.measurement} --settings {params.settings:q} "
-        "--out {output} 2> {log}"
+        "python -m repro.benchmarks.run --settings {params.settings:q} --out {output} 2> {log}"
 
 
 rule aggregate_benchmark:
     input:
-        lambda wildcards: [
-            f"results/benchmarks/{variant}/{form}/{wildcards.measurement}.json"
-            for variant, form in benchmark_jobs(config)
-        ],
+        expand("results/benchmarks/{variant}.json", variant=config["benchmark"]["variants"]),
     output:
         table="results/benchmarks/{measurement}.csv",
         provenance="results/benchmarks/{measurement}.provenance.json",
@@ -39,6 +34,7 @@ rule aggregate_benchmark:
     run:
         python_step(
             "repro.benchmarks.aggregate",
-            ["--baseline", params.baseline, "--out", output.table, "--provenance-out", output.provenance, *input],
+            ["--measurement", wildcards.measurement, "--baseline", params.baseline, "--out", output.table,
+             "--provenance-out", output.provenance, *input],
             log[0],
         )
