@@ -14,9 +14,9 @@ outer-product writes only; state0 (B, H, S, S), None means zeros.
 Returns r (B, H, T, S) and the state after the last token (B, H, S, S).
 """
 
-import torch
+import functools
 
-from models.matrix_state_kernel import kernel_applies, matrix_state_kernel
+import torch
 
 FORMS = ("fast", "reference")
 CHUNK = 32  # chunk length of the fast form; see matrix_state_chunked
@@ -120,15 +120,25 @@ def matrix_state_chunked(q, k, v, rho, state0, *, delta=None, mix=None, frobeniu
 
 
 def matrix_state(q, k, v, rho, state0, *, delta=None, mix=None, frobenius_guard=False, form="fast"):
-    """form="fast": flash-linear-attention's kernel where it runs and is exact (CUDA, outer-product
-    writes; models/matrix_state_kernel.py), else the chunked form where it is exact (no guard),
-    else the loop."""
+    """form="fast": on CUDA with outer-product writes the Triton kernel (models/matrix_state_kernel.py),
+    else the chunked form where it is exact (no guard), else the loop."""
     if form not in FORMS:
         raise ValueError(f"unknown recurrence form {form!r}; valid: {', '.join(FORMS)}")
-    if form == "fast" and kernel_applies(q, rho, mix, frobenius_guard):
-        return matrix_state_kernel(q, k, v, rho, state0)
+    if (form == "fast" and mix is None and not frobenius_guard and q.device.type == "cuda"
+            and q.dtype == torch.float32 and _kernel() is not None):
+        return _kernel()(q, k, v, rho, state0)
     fn = matrix_state_reference if form == "reference" or frobenius_guard else matrix_state_chunked
     return fn(q, k, v, rho, state0, delta=delta, mix=mix, frobenius_guard=frobenius_guard)
+
+
+@functools.cache
+def _kernel():
+    """The Triton kernel, or None where Triton is not installed (CPU builds of torch)."""
+    try:
+        from models.matrix_state_kernel import matrix_state_kernel
+    except ImportError:
+        return None
+    return matrix_state_kernel
 
 
 def _check(delta, mix):

@@ -1,65 +1,191 @@
-"""The outer-product matrix-state recurrence through flash-linear-attention's chunked gated
-linear-attention kernel (`chunk_simple_gla`, Triton) on CUDA: optional, used by the fast form only
-where it runs and is exact; everywhere else the plain PyTorch chunked form runs.
+"""The outer-product matrix-state recurrence (models/matrix_state.py's notation, w_t = (1 - ρ_t) k_t)
 
-With a scalar retention per head and token, S_t = ρ_t S_{t-1} + (1 - ρ_t) k_t v_tᵀ and r_t = S_t q_t
-is simple GLA with the library's query q, key v, value (1 - ρ) k and log-decay log ρ, scale 1; its
-state, stored value-first, is our S (see models/matrix_state.py for the notation).
+    S_t = ρ_t S_{t-1} + w_t v_tᵀ,   r_t = S_t q_t
 
-Where it does not run:
-- RuleMix writes (diagonal and transposed terms) and the Frobenius guard: not in the kernel.
-- Gradients on Hopper with Triton < 3.7.1: the library refuses its backward there (it is wrong
-  with those Triton versions), so training keeps the PyTorch form; forward-only work still runs.
-- Triton multiplies float32 by TF32 tensor cores unless told otherwise (~1e-3 relative error);
-  TRITON_F32_DEFAULT=ieee, set before the library is imported, keeps float32 products exact
-  (5e-6 relative error against a float64 reference at T = 8192 on the H100 here).
-- Sequences shorter than KERNEL_MIN_LENGTH: the first call on a machine compiles and autotunes
-  the Triton kernels, 120 s on the H100 here (Triton and the library keep both on disk, so the
-  next process took 0.5 s), which a short sequence never pays back; the pipeline's short-sequence
-  jobs keep the PyTorch form, long sequences, where the kernel pays, use it.
+as two Triton kernels, forward and backward, one launch each for the whole sequence: the fast form
+on CUDA for the variants whose writes are outer products only. At the paper's size a training step
+on a GPU is launch-bound, and the PyTorch chunked form issues ~30 small kernels per direction.
+
+One program per (batch, head) walks the sequence in chunks of CHUNK tokens with the S×S state in
+registers, as the chunked form does (Mamba-2's SSD structure): inside a chunk a masked decay-weighted
+(C×C) product, between chunks the state. The forward stores the state entering each chunk; the
+backward walks the chunks from the last, carrying dS = ∂L/∂(state leaving the chunk), and takes
+dρ as ⟨∂L/∂S_u, S_{u-1}⟩ expanded over the chunk (see _backward), every decay a product of ρ's:
+no division by ρ and no difference of large sums. Products are float32 (input_precision="ieee";
+TF32 would cost ~1e-3 relative error) and the in-chunk cumulative log ρ is float64, as in
+models/matrix_state.decay_matrix.
+
+Why not a library kernel: flash-linear-attention's chunk_simple_gla computes this forward, but
+refuses its backward on Hopper with Triton < 3.7.1 (the H100 here has 3.6), and its first call
+compiled and autotuned for ~2 min. These compile in seconds and run on any Triton GPU.
+
+Layouts: q, k, v, r time-major (B, T, H, S), ρ (B, T, H), states (B, H, S, S): the model's
+projections are time-major already, so no copy is made. Float32 only. Without CUDA, Triton's
+interpreter (TRITON_INTERPRET=1) runs the same kernels on the CPU: the tests use it.
 """
 
-import functools
-import os
-
 import torch
-
-MIN_TRITON_FOR_HOPPER_BACKWARD = (3, 7, 1)
-KERNEL_MIN_LENGTH = 1024
-
-
-@functools.cache
-def _library():
-    """chunk_simple_gla and the Triton version, or None where the library cannot be imported."""
-    os.environ.setdefault("TRITON_F32_DEFAULT", "ieee")
-    try:
-        import triton
-        from fla.ops.simple_gla import chunk_simple_gla
-    except ImportError:
-        return None
-    version = tuple(int(part) for part in triton.__version__.split("+")[0].split(".")[:3])
-    return chunk_simple_gla, version
+import triton
+import triton.language as tl
 
 
-def kernel_applies(q, rho, mix, frobenius_guard) -> bool:
-    if (mix is not None or frobenius_guard or q.device.type != "cuda" or q.dtype != torch.float32
-            or q.size(2) < KERNEL_MIN_LENGTH):
-        return False
-    library = _library()
-    if library is None:
-        return False
-    needs_backward = torch.is_grad_enabled() and (q.requires_grad or rho.requires_grad)
-    hopper = torch.cuda.get_device_capability(q.device)[0] == 9
-    return not (needs_backward and hopper and library[1] < MIN_TRITON_FOR_HOPPER_BACKWARD)
+@triton.jit
+def _dot(a, b):  # float32 products in float32 (Triton would take TF32 tensor cores: ~1e-3 error)
+    return tl.dot(a, b, input_precision="ieee")
+
+
+@triton.jit
+def _chunk(Q, K, V, RHO, b, h, c0, T, H, S: tl.constexpr, C: tl.constexpr, BLOCK: tl.constexpr):
+    """One chunk's inputs: q, k, v (C, BLOCK), 1 - ρ (C), the in-chunk cumulative sum G of log ρ
+    (float64, see models/matrix_state.decay_matrix), G before each token, and the token mask.
+    Tokens past the end have q = k = v = 0 and ρ = 1: they change nothing."""
+    t = c0 + tl.arange(0, C)
+    t_ok = t < T
+    cols = tl.arange(0, BLOCK)
+    at = ((b * T + t) * H * S + h * S)[:, None] + cols[None, :]
+    ok = t_ok[:, None] & (cols < S)[None, :]
+    q = tl.load(Q + at, mask=ok, other=0.0)
+    k = tl.load(K + at, mask=ok, other=0.0)
+    v = tl.load(V + at, mask=ok, other=0.0)
+    rho = tl.load(RHO + (b * T + t) * H + h, mask=t_ok, other=1.0)
+    log_rho = tl.log(tl.maximum(rho, 1.1754943508222875e-38)).to(tl.float64)  # ρ = 0 makes no NaN
+    cum = tl.cumsum(log_rho, 0)
+    return q, k, v, 1 - rho, cum, cum - log_rho, t, t_ok
+
+
+@triton.jit
+def _decay(later, earlier, keep):  # exp(later - earlier) where keep, else 0; exponent clamped as in decay_matrix
+    return tl.where(keep, tl.exp(tl.minimum(tl.maximum(later - earlier, -80.0), 0.0).to(tl.float32)), 0.0)
+
+
+@triton.jit
+def _forward(Q, K, V, RHO, S0, R, S_END, STATES, T, H, S: tl.constexpr, C: tl.constexpr,
+             BLOCK: tl.constexpr, HAS_S0: tl.constexpr, STORE_STATES: tl.constexpr):
+    pid = tl.program_id(0).to(tl.int64)  # b·H + h
+    b, h = pid // H, pid % H
+    rows, cols, steps = tl.arange(0, BLOCK), tl.arange(0, BLOCK), tl.arange(0, C)
+    square = rows[:, None] * S + cols[None, :]
+    square_ok = (rows < S)[:, None] & (cols < S)[None, :]
+    if HAS_S0:
+        state = tl.load(S0 + pid * S * S + square, mask=square_ok, other=0.0)
+    else:
+        state = tl.zeros((BLOCK, BLOCK), dtype=tl.float32)
+    for c0 in range(0, T, C):
+        q, k, v, gain, cum, _, t, t_ok = _chunk(Q, K, V, RHO, b, h, c0, T, H, S, C, BLOCK)
+        w = gain[:, None] * k
+        if STORE_STATES:  # the state entering each chunk, for the backward
+            tl.store(STATES + (pid * tl.cdiv(T, C) + c0 // C) * S * S + square, state, mask=square_ok)
+        total = tl.sum(tl.where(steps == C - 1, cum, 0.0), 0)
+        inside = _decay(cum[:, None], cum[None, :], steps[:, None] >= steps[None, :])  # [t, s]: s to t
+        r = _dot(_dot(q, tl.trans(v)) * inside, w)
+        r += tl.exp(cum.to(tl.float32))[:, None] * _dot(q, tl.trans(state))
+        at = ((b * T + t) * H * S + h * S)[:, None] + cols[None, :]
+        tl.store(R + at, r, mask=t_ok[:, None] & (cols < S)[None, :])
+        to_end = _decay(total, cum, t_ok)
+        state = tl.exp(total.to(tl.float32)) * state + _dot(tl.trans(w * to_end[:, None]), v)
+    tl.store(S_END + pid * S * S + square, state, mask=square_ok)
+
+
+@triton.jit
+def _backward(Q, K, V, RHO, STATES, DR, DS_END, DQ, DK, DV, DRHO, DS0, T, H, S: tl.constexpr,
+              C: tl.constexpr, BLOCK: tl.constexpr, HAS_S0: tl.constexpr):
+    """Chunks from the last, carrying dS = ∂L/∂(state leaving the chunk). With G local to the chunk
+    (G_{-1} = 0), for token u of a chunk entered with state S_in:
+        dρ_u = ⟨∂L/∂S_u, S_{u-1}⟩ = Σ_{t≥u} Σ_{s<u} e^{G_t-G_u} e^{G_{u-1}-G_s} (dr_t·w_s)(q_t·v_s)
+             + e^{G_{u-1}} Σ_{t≥u} e^{G_t-G_u} dr_t·S_in q_t + e^{G_last-G_u} Σ_{s<u} e^{G_{u-1}-G_s} w_sᵀ dS v_s
+             + e^{G_last-G_u} e^{G_{u-1}} ⟨dS, S_in⟩,
+    every exponent ≤ 0: no division by ρ, no cancellation."""
+    pid = tl.program_id(0).to(tl.int64)
+    b, h = pid // H, pid % H
+    rows, cols, steps = tl.arange(0, BLOCK), tl.arange(0, BLOCK), tl.arange(0, C)
+    square = rows[:, None] * S + cols[None, :]
+    square_ok = (rows < S)[:, None] & (cols < S)[None, :]
+    grad = tl.load(DS_END + pid * S * S + square, mask=square_ok, other=0.0)
+    chunks = tl.cdiv(T, C)
+    for n in range(chunks):
+        c0 = (chunks - 1 - n) * C
+        q, k, v, gain, cum, before, t, t_ok = _chunk(Q, K, V, RHO, b, h, c0, T, H, S, C, BLOCK)
+        w = gain[:, None] * k
+        entering = tl.load(STATES + (pid * chunks + c0 // C) * S * S + square, mask=square_ok, other=0.0)
+        at = ((b * T + t) * H * S + h * S)[:, None] + cols[None, :]
+        ok = t_ok[:, None] & (cols < S)[None, :]
+        dr = tl.load(DR + at, mask=ok, other=0.0)
+        total = tl.sum(tl.where(steps == C - 1, cum, 0.0), 0)
+        inside = _decay(cum[:, None], cum[None, :], steps[:, None] >= steps[None, :])  # [t, s]
+        later = _decay(cum[None, :], cum[:, None], steps[None, :] >= steps[:, None])  # [u, t]: u to t
+        earlier = _decay(before[:, None], cum[None, :], steps[None, :] < steps[:, None])  # [u, s]: s to u - 1
+        from_start = tl.exp(cum.to(tl.float32))
+        before_start = tl.exp(tl.maximum(before, -80.0).to(tl.float32))
+        to_end = _decay(total, cum, t_ok)
+
+        qv = _dot(q, tl.trans(v))  # [t, s] = q_t·v_s
+        drw = _dot(dr, tl.trans(w))  # [t, s] = dr_t·w_s
+        d_qv = drw * inside
+        v_grad = _dot(v, tl.trans(grad))  # [s, i] = (dS v_s)_i
+        dq = _dot(d_qv, v) + from_start[:, None] * _dot(dr, entering)
+        dw = _dot(tl.trans(qv * inside), dr) + to_end[:, None] * v_grad
+        dv = _dot(tl.trans(d_qv), q) + to_end[:, None] * _dot(w, grad)
+        read_entering = tl.sum(dr * _dot(q, tl.trans(entering)), 1)  # dr_t·S_in q_t
+        written = tl.sum(w * v_grad, 1)  # w_sᵀ dS v_s
+        drho = tl.sum(later * _dot(earlier, tl.trans(drw * qv)), 1)
+        drho += before_start * tl.sum(later * read_entering[None, :], 1)
+        drho += to_end * tl.sum(earlier * written[None, :], 1)
+        drho += to_end * before_start * tl.sum(tl.sum(grad * entering, 1), 0)
+        drho -= tl.sum(dw * k, 1)  # through w = (1 - ρ) k
+        tl.store(DQ + at, dq, mask=ok)
+        tl.store(DK + at, gain[:, None] * dw, mask=ok)
+        tl.store(DV + at, dv, mask=ok)
+        tl.store(DRHO + (b * T + t) * H + h, drho, mask=t_ok)
+        grad = tl.exp(total.to(tl.float32)) * grad + _dot(tl.trans(dr * from_start[:, None]), q)
+    if HAS_S0:
+        tl.store(DS0 + pid * S * S + square, grad, mask=square_ok)
+
+
+# Tokens per chunk. H100, paper-size training step (B = 16, T = 128), replayed graph: 16 took
+# 1.31 ms, 32 1.41, 64 4.26 (more registers than fit); 4 warps were level with 8, faster than 2.
+CHUNK = 16
+NUM_WARPS = 4
+
+
+def _launch_shape(q):
+    B, T, H, S = q.shape
+    return (B * H,), dict(T=T, H=H, S=S, C=CHUNK, BLOCK=max(16, triton.next_power_of_2(S)), num_warps=NUM_WARPS)
+
+
+class MatrixStateRecurrence(torch.autograd.Function):
+    """(q, k, v, ρ, S0 or None) -> (r, S_T), shapes in the module docstring."""
+
+    @staticmethod
+    def forward(ctx, q, k, v, rho, state0):
+        B, T, H, S = q.shape
+        grid, shape = _launch_shape(q)
+        wants_grad = any(ctx.needs_input_grad)
+        r = torch.empty_like(q)
+        state_end = q.new_empty(B, H, S, S)
+        entering = q.new_empty(B, H, triton.cdiv(T, CHUNK), S, S) if wants_grad else state_end
+        _forward[grid](q, k, v, rho, state_end if state0 is None else state0, r, state_end, entering,
+                       HAS_S0=state0 is not None, STORE_STATES=wants_grad, **shape)
+        if wants_grad:
+            ctx.save_for_backward(q, k, v, rho, entering)
+            ctx.has_state0 = state0 is not None
+        return r, state_end
+
+    @staticmethod
+    def backward(ctx, dr, dstate_end):
+        q, k, v, rho, entering = ctx.saved_tensors
+        grid, shape = _launch_shape(q)
+        dq, dk, dv, drho = (torch.empty_like(x) for x in (q, k, v, rho))
+        dstate0 = torch.empty_like(dstate_end) if ctx.has_state0 else None
+        _backward[grid](q, k, v, rho, entering, dr.contiguous(), dstate_end.contiguous(), dq, dk, dv, drho,
+                        dstate_end if dstate0 is None else dstate0, HAS_S0=ctx.has_state0, **shape)
+        return dq, dk, dv, drho, dstate0
 
 
 def matrix_state_kernel(q, k, v, rho, state0):
-    """Shapes as in models/matrix_state.py, outer-product writes only."""
-    chunk_simple_gla = _library()[0]
-    log_rho = torch.log(rho.clamp_min(torch.finfo(rho.dtype).tiny))
-    time_major = lambda x: x.transpose(1, 2).contiguous()  # (B, H, T, ...) -> (B, T, H, ...)
-    r, state = chunk_simple_gla(
-        time_major(q), time_major(v), time_major((1 - rho).unsqueeze(-1) * k), g=time_major(log_rho),
-        scale=1.0, initial_state=state0, output_final_state=True, state_v_first=True,
+    """Shapes as in models/matrix_state.py (head-major views), outer-product writes only."""
+    time_major = lambda x: x.transpose(1, 2).contiguous()  # a no-op for the model's projections
+    r, state = MatrixStateRecurrence.apply(
+        time_major(q), time_major(k), time_major(v), time_major(rho),
+        None if state0 is None else state0.contiguous(),
     )
     return r.transpose(1, 2), state

@@ -1,8 +1,12 @@
-"""The chunked matrix-state form equals the per-token reference (values, final state, gradients),
-the reference follows the definition of spec §4.2 steps 3-8, and whole UniMatrix models give the
-same logits and gradients with either recurrence."""
+"""The chunked matrix-state form and the Triton kernel equal the per-token reference (values,
+final state, gradients), the reference follows the definition of spec §4.2 steps 3-8, and whole
+UniMatrix models give the same logits and gradients with either recurrence.
+
+The kernel (models/matrix_state_kernel.py) runs compiled on CUDA; elsewhere Triton's interpreter
+runs the same kernels on the CPU (conftest.py sets TRITON_INTERPRET=1 there), so CI checks them."""
 
 import functools
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -11,7 +15,6 @@ import yaml
 
 from models import build_model
 from models.matrix_state import matrix_state, matrix_state_chunked, matrix_state_reference
-from models.matrix_state_kernel import KERNEL_MIN_LENGTH
 
 VARIANTS = yaml.safe_load((Path(__file__).parents[1] / "config" / "config.yaml").read_text())["variants"]
 B, H, S = 2, 3, 8
@@ -157,15 +160,60 @@ def test_model_fast_equals_reference(name, mode):
         assert _rel_err(out["fast"][key], ref, floor=floor if key != "logits" else 0.0) <= 1e-5, key
 
 
-@pytest.mark.parametrize("with_mix", [False, True])
-def test_fast_forward_equals_reference_on_this_device(with_mix):
-    """Forward only, on CUDA where present: there the fast form of outer-product writes on long
-    sequences is flash-linear-attention's kernel if it is installed (models/matrix_state_kernel.py)."""
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    x = {k: v.detach().to(device) for k, v in _inputs(KERNEL_MIN_LENGTH + 37, with_mix, "random").items()}
-    args = [x.get(k) for k in ("q", "k", "v", "rho", "state0")]
-    with torch.no_grad():
-        fast = matrix_state(*args, delta=x.get("delta"), mix=x.get("mix"), form="fast")
-        ref = matrix_state_reference(*args, delta=x.get("delta"), mix=x.get("mix"))
-    for a, b in zip(fast, ref):
-        assert _rel_err(a, b) <= 1e-5
+# The Triton kernel
+
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _kernel():
+    if importlib.util.find_spec("triton") is None:
+        pytest.fail("Triton is not installed: bin/setup installs it (its interpreter runs these tests on a CPU)")
+    from models.matrix_state_kernel import matrix_state_kernel
+    return lambda q, k, v, rho, state0, delta=None, mix=None: matrix_state_kernel(q, k, v, rho, state0)
+
+
+def _on_device(inputs):
+    return {k: v.detach().to(DEVICE).requires_grad_() for k, v in inputs.items()}
+
+
+@pytest.mark.parametrize("T", [1, 15, 16, 37, 130])  # lengths that are and are not multiples of the chunk (16)
+@pytest.mark.parametrize("state0", [None, "zeros", "random"])
+def test_kernel_equals_reference(T, state0):
+    inputs = _on_device(_inputs(T, False, state0))
+    fast, ref = _run(_kernel(), inputs), _run(matrix_state_reference, inputs)
+    assert fast.keys() == ref.keys()
+    for name in ref:
+        assert _rel_err(fast[name], ref[name]) <= 1e-5, name
+
+
+def test_kernel_state_size_below_its_block():
+    """S = 8 runs in a 16-wide block: the padding must not leak into values or gradients."""
+    x = _inputs(40, False, "random")
+    assert x["q"].size(-1) < 16
+    inputs = _on_device(x)
+    fast, ref = _run(_kernel(), inputs), _run(matrix_state_reference, inputs)
+    for name in ref:
+        assert _rel_err(fast[name], ref[name]) <= 1e-5, name
+
+
+def test_kernel_survives_extreme_retention():
+    """ρ = 0, ρ = 1 and ρ ~ 1e-30 mixed: finite, and equal to the reference (ρ only multiplies there)."""
+    x = _inputs(48, False, "random")
+    rho = x["rho"].detach().clone()
+    rho[..., ::3], rho[..., 1::3], rho[..., 2::6] = 0.0, 1.0, 1e-30
+    x["rho"] = rho
+    inputs = _on_device(x)
+    fast, ref = _run(_kernel(), inputs), _run(matrix_state_reference, inputs)
+    for name in ref:
+        assert torch.isfinite(fast[name]).all(), name
+        assert _rel_err(fast[name], ref[name], floor=1.0) <= 1e-5, name
+
+
+def test_fast_form_on_this_device():
+    """Through the dispatcher: on CUDA the fast form of outer-product writes is the kernel, and
+    RuleMix writes take the chunked form; both equal the reference."""
+    for with_mix in (False, True):
+        inputs = _on_device(_inputs(70, with_mix, "random"))
+        fast, ref = _run(matrix_state, inputs), _run(matrix_state_reference, inputs)
+        for name in ref:
+            assert _rel_err(fast[name], ref[name]) <= 1e-5, name
