@@ -41,7 +41,8 @@ def _run(fn, inputs, seed=1):
     args = [inputs.get(k) for k in ("q", "k", "v", "rho", "state0")]
     r, state = fn(*args, delta=inputs.get("delta"), mix=inputs.get("mix"))
     g = torch.Generator().manual_seed(seed)
-    loss = (r * torch.randn(r.shape, generator=g)).sum() + (state * torch.randn(state.shape, generator=g)).sum()
+    weights = lambda x: torch.randn(x.shape, generator=g).to(x.device)
+    loss = (r * weights(r)).sum() + (state * weights(state)).sum()
     grads = torch.autograd.grad(loss, list(inputs.values()))
     return {"r": r, "state": state, **{f"d{k}": d for k, d in zip(inputs, grads)}}
 
