@@ -19,8 +19,10 @@ Why not a library kernel: flash-linear-attention's chunk_simple_gla computes thi
 refuses its backward on Hopper with Triton < 3.7.1 (the H100 here has 3.6), and its first call
 compiled and autotuned for ~2 min. These compile in seconds and run on any Triton GPU.
 
-Layouts: q, k, v, r time-major (B, T, H, S), ρ (B, T, H), states (B, H, S, S): the model's
-projections are time-major already, so no copy is made. Float32 only. Without CUDA, Triton's
+Layouts: time-major. q, k, v (B, T, H, S) with heads and entries contiguous and any batch and
+token strides (IN_B, IN_T, shared), so the model's slices of one projection pass without a copy;
+likewise ρ (B, T, H), strides RHO_B, RHO_T. Outputs and their gradients are
+contiguous. States (B, H, S, S). Float32 only. Without CUDA, Triton's
 interpreter (TRITON_INTERPRET=1) runs the same kernels on the CPU: the tests use it.
 """
 
@@ -35,19 +37,19 @@ def _dot(a, b):  # float32 products in float32 (Triton would take TF32 tensor co
 
 
 @triton.jit
-def _chunk(Q, K, V, RHO, b, h, c0, T, H, S: tl.constexpr, C: tl.constexpr, BLOCK: tl.constexpr):
+def _chunk(Q, K, V, RHO, IN_B, IN_T, RHO_B, RHO_T, b, h, c0, T, H, S: tl.constexpr, C: tl.constexpr, BLOCK: tl.constexpr):
     """One chunk's inputs: q, k, v (C, BLOCK), 1 - ρ (C), the in-chunk cumulative sum G of log ρ
     (float64, see models/matrix_state.decay_matrix), G before each token, and the token mask.
     Tokens past the end have q = k = v = 0 and ρ = 1: they change nothing."""
     t = c0 + tl.arange(0, C)
     t_ok = t < T
     cols = tl.arange(0, BLOCK)
-    at = ((b * T + t) * H * S + h * S)[:, None] + cols[None, :]
+    at = (b * IN_B + t * IN_T + h * S)[:, None] + cols[None, :]
     ok = t_ok[:, None] & (cols < S)[None, :]
     q = tl.load(Q + at, mask=ok, other=0.0)
     k = tl.load(K + at, mask=ok, other=0.0)
     v = tl.load(V + at, mask=ok, other=0.0)
-    rho = tl.load(RHO + (b * T + t) * H + h, mask=t_ok, other=1.0)
+    rho = tl.load(RHO + b * RHO_B + t * RHO_T + h, mask=t_ok, other=1.0)
     log_rho = tl.log(tl.maximum(rho, 1.1754943508222875e-38)).to(tl.float64)  # ρ = 0 makes no NaN
     cum = tl.cumsum(log_rho, 0)
     return q, k, v, 1 - rho, cum, cum - log_rho, t, t_ok
@@ -59,7 +61,7 @@ def _decay(later, earlier, keep):  # exp(later - earlier) where keep, else 0; ex
 
 
 @triton.jit
-def _forward(Q, K, V, RHO, S0, R, S_END, STATES, T, H, S: tl.constexpr, C: tl.constexpr,
+def _forward(Q, K, V, RHO, IN_B, IN_T, RHO_B, RHO_T, S0, R, S_END, STATES, T, H, S: tl.constexpr, C: tl.constexpr,
              BLOCK: tl.constexpr, HAS_S0: tl.constexpr, STORE_STATES: tl.constexpr):
     pid = tl.program_id(0).to(tl.int64)  # b·H + h
     b, h = pid // H, pid % H
@@ -71,7 +73,7 @@ def _forward(Q, K, V, RHO, S0, R, S_END, STATES, T, H, S: tl.constexpr, C: tl.co
     else:
         state = tl.zeros((BLOCK, BLOCK), dtype=tl.float32)
     for c0 in range(0, T, C):
-        q, k, v, gain, cum, _, t, t_ok = _chunk(Q, K, V, RHO, b, h, c0, T, H, S, C, BLOCK)
+        q, k, v, gain, cum, _, t, t_ok = _chunk(Q, K, V, RHO, IN_B, IN_T, RHO_B, RHO_T, b, h, c0, T, H, S, C, BLOCK)
         w = gain[:, None] * k
         if STORE_STATES:  # the state entering each chunk, for the backward
             tl.store(STATES + (pid * tl.cdiv(T, C) + c0 // C) * S * S + square, state, mask=square_ok)
@@ -87,7 +89,7 @@ def _forward(Q, K, V, RHO, S0, R, S_END, STATES, T, H, S: tl.constexpr, C: tl.co
 
 
 @triton.jit
-def _backward(Q, K, V, RHO, STATES, DR, DS_END, DQ, DK, DV, DRHO, DS0, T, H, S: tl.constexpr,
+def _backward(Q, K, V, RHO, IN_B, IN_T, RHO_B, RHO_T, STATES, DR, DS_END, DQ, DK, DV, DRHO, DS0, T, H, S: tl.constexpr,
               C: tl.constexpr, BLOCK: tl.constexpr, HAS_S0: tl.constexpr):
     """Chunks from the last, carrying dS = ∂L/∂(state leaving the chunk). With G local to the chunk
     (G_{-1} = 0), for token u of a chunk entered with state S_in:
@@ -104,7 +106,7 @@ def _backward(Q, K, V, RHO, STATES, DR, DS_END, DQ, DK, DV, DRHO, DS0, T, H, S: 
     chunks = tl.cdiv(T, C)
     for n in range(chunks):
         c0 = (chunks - 1 - n) * C
-        q, k, v, gain, cum, before, t, t_ok = _chunk(Q, K, V, RHO, b, h, c0, T, H, S, C, BLOCK)
+        q, k, v, gain, cum, before, t, t_ok = _chunk(Q, K, V, RHO, IN_B, IN_T, RHO_B, RHO_T, b, h, c0, T, H, S, C, BLOCK)
         w = gain[:, None] * k
         entering = tl.load(STATES + (pid * chunks + c0 // C) * S * S + square, mask=square_ok, other=0.0)
         at = ((b * T + t) * H * S + h * S)[:, None] + cols[None, :]
@@ -152,6 +154,14 @@ def _launch_shape(q):
     return (B * H,), dict(T=T, H=H, S=S, C=CHUNK, BLOCK=max(16, triton.next_power_of_2(S)), num_warps=NUM_WARPS)
 
 
+def _readable(x):
+    """x (B, T, H, ...) with heads and entries contiguous, as the kernels read it, and its batch
+    and token strides."""
+    if x.stride()[2:] != x[0, 0].contiguous().stride():
+        x = x.contiguous()
+    return x, x.stride()[:2]
+
+
 class MatrixStateRecurrence(torch.autograd.Function):
     """(q, k, v, ρ, S0 or None) -> (r, S_T), shapes in the module docstring."""
 
@@ -159,14 +169,19 @@ class MatrixStateRecurrence(torch.autograd.Function):
     def forward(ctx, q, k, v, rho, state0):
         B, T, H, S = q.shape
         grid, shape = _launch_shape(q)
+        (q, in_strides), (k, k_strides), (v, v_strides) = (_readable(x) for x in (q, k, v))
+        if not in_strides == k_strides == v_strides:
+            (q, in_strides), (k, _), (v, _) = (_readable(x.contiguous()) for x in (q, k, v))
+        rho, rho_strides = _readable(rho)
         wants_grad = any(ctx.needs_input_grad)
-        r = torch.empty_like(q)
+        r = q.new_empty(q.shape)
         state_end = q.new_empty(B, H, S, S)
         entering = q.new_empty(B, H, triton.cdiv(T, CHUNK), S, S) if wants_grad else state_end
-        _forward[grid](q, k, v, rho, state_end if state0 is None else state0, r, state_end, entering,
-                       HAS_S0=state0 is not None, STORE_STATES=wants_grad, **shape)
+        _forward[grid](q, k, v, rho, *in_strides, *rho_strides, state_end if state0 is None else state0.contiguous(),
+                       r, state_end, entering, HAS_S0=state0 is not None, STORE_STATES=wants_grad, **shape)
         if wants_grad:
             ctx.save_for_backward(q, k, v, rho, entering)
+            ctx.strides = *in_strides, *rho_strides
             ctx.has_state0 = state0 is not None
         return r, state_end
 
@@ -174,18 +189,15 @@ class MatrixStateRecurrence(torch.autograd.Function):
     def backward(ctx, dr, dstate_end):
         q, k, v, rho, entering = ctx.saved_tensors
         grid, shape = _launch_shape(q)
-        dq, dk, dv, drho = (torch.empty_like(x) for x in (q, k, v, rho))
+        dq, dk, dv, drho = (x.new_empty(x.shape) for x in (q, k, v, rho))
         dstate0 = torch.empty_like(dstate_end) if ctx.has_state0 else None
-        _backward[grid](q, k, v, rho, entering, dr.contiguous(), dstate_end.contiguous(), dq, dk, dv, drho,
-                        dstate_end if dstate0 is None else dstate0, HAS_S0=ctx.has_state0, **shape)
+        _backward[grid](q, k, v, rho, *ctx.strides, entering, dr.contiguous(), dstate_end.contiguous(),
+                        dq, dk, dv, drho, dstate_end if dstate0 is None else dstate0, HAS_S0=ctx.has_state0, **shape)
         return dq, dk, dv, drho, dstate0
 
 
 def matrix_state_kernel(q, k, v, rho, state0):
     """Shapes as in models/matrix_state.py (head-major views), outer-product writes only."""
-    time_major = lambda x: x.transpose(1, 2).contiguous()  # a no-op for the model's projections
-    r, state = MatrixStateRecurrence.apply(
-        time_major(q), time_major(k), time_major(v), time_major(rho),
-        None if state0 is None else state0.contiguous(),
-    )
+    time_major = lambda x: x.transpose(1, 2)
+    r, state = MatrixStateRecurrence.apply(time_major(q), time_major(k), time_major(v), time_major(rho), state0)
     return r.transpose(1, 2), state

@@ -83,6 +83,7 @@ class UniMatrixBlock(nn.Module):
         self.w_rho = nn.Linear(d, H)
         self.w_o = nn.Linear(m, d, bias=False)
         self.w_g = nn.Linear(d, d)
+        self.register_buffer("no_bias", torch.zeros(3 * m), persistent=False)  # W_q, W_k, W_v have none
         if cfg.rulemix:
             self.w_mix = nn.Linear(d, 3 * H)
         if cfg.side_memory == "assoc":
@@ -107,11 +108,17 @@ class UniMatrixBlock(nn.Module):
         H, S = cfg.n_heads, cfg.state_size
 
         def heads(y):  # (B, T, H·S) -> (B, H, T, S); head h owns entries h·S .. h·S+S-1
-            return y.view(B, T, H, S).transpose(1, 2)
+            return y.unflatten(-1, (H, S)).transpose(1, 2)
 
         u = self.ln_a(x)
-        q, k, v = (heads(torch.tanh(w(u))) for w in (self.w_q, self.w_k, self.w_v))
-        rho = torch.sigmoid(self.w_rho(u)).transpose(1, 2)  # (B, H, T)
+        m = H * S
+        # W_q, W_k, W_v, W_ρ and W_g as one product: at the paper's size a GPU step is launch-bound.
+        weight = torch.cat([w.weight for w in (self.w_q, self.w_k, self.w_v, self.w_rho, self.w_g)])
+        bias = torch.cat([self.no_bias, self.w_rho.bias, self.w_g.bias])
+        qkv, gates = F.linear(u, weight, bias).split([3 * m, H + cfg.d_model], -1)
+        q, k, v = (heads(part) for part in torch.tanh(qkv).split(m, -1))
+        gates = torch.sigmoid(gates)
+        rho, gate = gates[..., :H].transpose(1, 2), gates[..., H:]  # ρ (B, H, T)
         delta = mix = None
         if cfg.rulemix:
             delta = heads(torch.tanh(self.w_delta(u)))
@@ -121,7 +128,7 @@ class UniMatrixBlock(nn.Module):
             delta=delta, mix=mix, frobenius_guard=cfg.frobenius_guard, form=cfg.recurrence,
         )
         r = r.transpose(1, 2).reshape(B, T, H * S)
-        a = torch.sigmoid(self.w_g(u)) * self.w_o(r)
+        a = gate * self.w_o(r)
         pointer = None
         if cfg.side_memory == "assoc":
             a = a + self.memory(u)

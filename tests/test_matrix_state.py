@@ -218,3 +218,20 @@ def test_fast_form_on_this_device():
         fast, ref = _run(matrix_state, inputs), _run(matrix_state_reference, inputs)
         for name in ref:
             assert _rel_err(fast[name], ref[name]) <= 1e-5, name
+
+
+def test_kernel_reads_slices_of_one_projection():
+    """q, k, v and ρ as the model passes them: strided slices of one projection, read in place."""
+    x = _inputs(40, False, "random")
+    g = torch.Generator().manual_seed(5)
+    joint = torch.rand(B, 40, 3 * H * S + H + 5, generator=g).to(DEVICE).requires_grad_()
+    q, k, v = (part.unflatten(-1, (H, S)).transpose(1, 2) for part in joint[..., :3 * H * S].chunk(3, -1))
+    rho = joint[..., 3 * H * S:3 * H * S + H].transpose(1, 2)
+    assert not q.transpose(1, 2).is_contiguous() and not rho.transpose(1, 2).is_contiguous()
+    outputs = {}
+    for name, fn in (("kernel", _kernel()), ("reference", matrix_state_reference)):
+        r, state = fn(q, k, v, rho, x["state0"].to(DEVICE))
+        weights = torch.randn(r.shape, generator=torch.Generator().manual_seed(1)).to(DEVICE)
+        outputs[name] = (r, state, *torch.autograd.grad((r * weights).sum() + state.sum(), joint))
+    for got, expected in zip(outputs["kernel"], outputs["reference"]):
+        assert _rel_err(got, expected) <= 1e-5
