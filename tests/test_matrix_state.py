@@ -7,6 +7,7 @@ runs the same kernels on the CPU (conftest.py sets TRITON_INTERPRET=1 there), so
 
 import functools
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -168,6 +169,8 @@ DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 
 def _kernel():
     if importlib.util.find_spec("triton") is None:
+        if sys.platform != "linux":  # no Triton build, and no CUDA run of the kernel, on macOS
+            pytest.skip(f"Triton has no build for {sys.platform}")
         pytest.fail("Triton is not installed: bin/setup installs it (its interpreter runs these tests on a CPU)")
     from models.matrix_state_kernel import matrix_state_kernel
     return lambda q, k, v, rho, state0, delta=None, mix=None: matrix_state_kernel(q, k, v, rho, state0)
