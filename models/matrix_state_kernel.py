@@ -26,6 +26,8 @@ contiguous. States (B, H, S, S). Float32 only. Without CUDA, Triton's
 interpreter (TRITON_INTERPRET=1) runs the same kernels on the CPU: the tests use it.
 """
 
+import math
+
 import torch
 import triton
 import triton.language as tl
@@ -157,7 +159,8 @@ def _launch_shape(q):
 def _readable(x):
     """x (B, T, H, ...) with heads and entries contiguous, as the kernels read it, and its batch
     and token strides."""
-    if x.stride()[2:] != x[0, 0].contiguous().stride():
+    inner = x.shape[2:]
+    if x.stride()[2:] != tuple(math.prod(inner[i + 1:]) for i in range(len(inner))):
         x = x.contiguous()
     return x, x.stride()[:2]
 
