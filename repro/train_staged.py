@@ -23,8 +23,8 @@ from repro.runtime import LossRecord, build, configure_torch, optimisation_setti
 from repro.tasks import triple
 
 
-def _stage_metrics(model, heads, settings: dict, stage: int, table, device) -> dict:
-    found, _ = triple.evaluate_all(model, settings, triple.eval_seed(settings, stage), table, device, heads=heads)
+def _stage_metrics(model, heads, settings: dict, stage: int, device) -> dict:
+    found, _ = triple.evaluate_all(model, settings, triple.eval_seed(settings, stage), device, heads=heads)
     return {f"{name}_after_stage{stage}": value for name, value in found.items()}
 
 
@@ -43,19 +43,17 @@ def train(settings: dict, data: dict, progress: bool = True):
 
     # One AdamW over both; the model's and the heads' gradients are clipped separately.
     step_once = OptimisationStep(loss_fn, [model.parameters(), heads.parameters()], **optimisation_settings(settings, device))
-    table = triple.lookup_table(settings["seed"] + settings["seed_offsets"]["lookup_table"])
-    record = {"metrics": _stage_metrics(model, heads, settings, 0, table, device)}
+    record = {"metrics": _stage_metrics(model, heads, settings, 0, device)}
     losses = LossRecord(settings)
     start = time.perf_counter()
     for stage, task in enumerate(settings["stages"], start=1):
-        generator = torch.Generator().manual_seed(settings["seed"] + settings["seed_offsets"]["stage_data"] * stage)
         model.train()
         heads.train()
         all_correct = []  # per step of this stage, on the device: read back once, at the stage's end
-        bar = tqdm(range(1, settings["steps"] + 1), desc=f"{settings['run']} {task}", file=sys.stderr,
+        bar = tqdm(triple.stage_batches(settings, task, stage), desc=f"{settings['run']} {task}", file=sys.stderr,
                    disable=not progress, mininterval=2)
-        for _ in bar:
-            inputs, labels, aux = (devices.transfer(t, device) for t in triple.sample(settings, task, generator, table))
+        for batch in bar:
+            inputs, labels, aux = (devices.transfer(t, device) for t in triple.as_ids(batch))
             loss, logits = step_once(inputs, labels, aux)
             losses.add(loss)
             all_correct.append((logits.argmax(-1) == labels).all())
@@ -66,6 +64,6 @@ def train(settings: dict, data: dict, progress: bool = True):
         last_miss = max((i for i, correct in enumerate(torch.stack(all_correct).tolist(), 1) if not correct), default=0)
         if last_miss < settings["steps"]:  # else the stage ended on a miss: no such step
             record["metrics"][f"{task}_steps_to_perfect_training"] = last_miss + 1
-        record["metrics"].update(_stage_metrics(model, heads, settings, stage, table, device))
+        record["metrics"].update(_stage_metrics(model, heads, settings, stage, device))
     record.update(losses=losses.read_back(), train_seconds=time.perf_counter() - start, params=count_params(model), device=devices.describe(device))
     return model, record

@@ -92,3 +92,20 @@ def test_corrected_runs_train_and_evaluate_on_equal_lengths(tmp_path):
     assert "equal lengths" in data["source"]
     assert metrics["params"] == 43_072
     assert saved["record"]["metrics"]["copy_accuracy_pct_after_stage0"] < 50  # learned heads start at chance
+
+
+@pytest.mark.parametrize("mode", ["faithful", "corrected"])
+def test_stage_batches_are_the_stages_stream_and_are_drawn_once(mode):
+    """The kept batches are what the stage's own generator draws, batch after batch, and a second
+    run of the same (mode, seed) gets the same batches without drawing them again."""
+    settings, _ = tiny_triple("typed_latent", mode=mode, steps=3)
+    kept = triple.stage_batches(settings, "lookup", 2)
+    assert triple.stage_batches(dict(settings, variant="transformer_triple"), "lookup", 2) is kept
+    generator = torch.Generator().manual_seed(settings["seed"] + settings["seed_offsets"]["stage_data"] * 2)
+    table = triple.lookup_table(settings["seed"] + settings["seed_offsets"]["lookup_table"])
+    assert len(kept) == 3
+    for batch in kept:
+        fresh = triple.triple_batch("lookup", settings["batch_size"], settings["seq_len"], generator, table,
+                                    equal_lengths=mode == "corrected")
+        for got, expected in zip(triple.as_ids(batch), fresh):
+            assert torch.equal(got, expected)

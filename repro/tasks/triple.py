@@ -5,6 +5,7 @@ Vocabulary (V = 53): 0 PAD, 1 BOS, 2 QUERY, 3-5 role markers A B C, 6-21 filler,
 30-37 B values, 38-45 C values, 46-48 tags, 49-52 task tokens (copy, affine, gate, lookup).
 One example is [BOS, TASK] + body + [QUERY, TAG_queried], one label per sequence (16 classes).
 """
+import functools
 import hashlib
 import itertools
 
@@ -146,8 +147,35 @@ def equal_lengths(settings: dict) -> bool:
     return settings["mode"] == "corrected"
 
 
-def sample(settings: dict, task: str, generator: torch.Generator, table: torch.Tensor):
-    return triple_batch(task, settings["batch_size"], settings["seq_len"], generator, table, equal_lengths(settings))
+def table_seed(settings: dict) -> int:
+    return settings["seed"] + settings["seed_offsets"]["lookup_table"]
+
+
+def stage_batches(settings: dict, task: str, stage: int) -> tuple:
+    """The training batches of one curriculum stage, in order, from their own generator."""
+    seed = settings["seed"] + settings["seed_offsets"]["stage_data"] * stage
+    return _drawn(task, settings["steps"], settings["batch_size"], settings["seq_len"], seed, table_seed(settings),
+                  equal_lengths(settings))
+
+
+@functools.lru_cache(maxsize=None)
+def _drawn(task: str, count: int, batch_size: int, seq_len: int, seed: int, table: int, equal: bool) -> tuple:
+    """`count` batches of triple_batch, in order, from one generator seeded `seed`, with the lookup
+    table of seed `table`. Kept for the life of the process: the three triple models of a (mode,
+    seed) train and are evaluated on the same batches, and under `snakemake --cores 1` all their
+    jobs run in Snakemake's process, so the batches are drawn once, not three times. Drawing is
+    most of a triple job (on the H100 host, 7.8 of 8.4 s of one typed_latent run). Inputs are
+    kept as bytes (ids < 53), 1/8 of the memory; `as_ids` widens them again."""
+    generator, lookup = torch.Generator().manual_seed(seed), lookup_table(table)
+    return tuple((inputs.to(torch.uint8), labels, aux)
+                 for inputs, labels, aux in (triple_batch(task, batch_size, seq_len, generator, lookup, equal)
+                                             for _ in range(count)))
+
+
+def as_ids(batch):
+    """A kept batch with its inputs as int64 ids again."""
+    inputs, labels, aux = batch
+    return inputs.long(), labels, aux
 
 
 def eval_seed(settings: dict, stage: int) -> int:
@@ -157,7 +185,7 @@ def eval_seed(settings: dict, stage: int) -> int:
 
 
 @torch.no_grad()
-def evaluate_all(model, settings: dict, seed: int, table: torch.Tensor, device: torch.device, heads=None):
+def evaluate_all(model, settings: dict, seed: int, device: torch.device, heads=None):
     """Accuracy and mean CE on every task, each over the same count of batches from a generator
     seeded `seed` (the same seed for all four tasks); with `heads`, also the auxiliary accuracy
     (a, b and c of the queried tag, pooled). Returns (metrics, {task: sha256 of its inputs})."""
@@ -165,15 +193,14 @@ def evaluate_all(model, settings: dict, seed: int, table: torch.Tensor, device: 
     model.eval()
     forward = replayed_forward(model, settings["cuda_graphs"])
     for task in TASKS:
-        generator = torch.Generator().manual_seed(seed)
+        batches = _drawn(task, spec["batches"], spec["batch_size"], settings["seq_len"], seed, table_seed(settings),
+                         equal_lengths(settings))
         # Summed on the device (loss in float64, in batch order) and read once per task.
         loss = torch.zeros((), dtype=torch.float64, device=device)
         correct = torch.zeros((), dtype=torch.int64, device=device)
         aux_correct, count = torch.zeros_like(correct), 0
         digest = hashlib.sha256()
-        for _ in range(spec["batches"]):
-            inputs, labels, aux = triple_batch(task, spec["batch_size"], settings["seq_len"], generator, table,
-                                               equal_lengths(settings))
+        for inputs, labels, aux in map(as_ids, batches):
             digest.update(inputs.numpy().tobytes())
             logits, rep = forward(transfer(inputs, device))
             labels = transfer(labels, device)
@@ -193,9 +220,8 @@ def evaluate_all(model, settings: dict, seed: int, table: torch.Tensor, device: 
 def evaluate(model, settings: dict, data: dict, device: torch.device):
     """The evaluation Table 6 reports: every task after the last stage (the auxiliary heads are not
     part of the checkpointed model; their accuracies come from the training record)."""
-    table = lookup_table(settings["seed"] + settings["seed_offsets"]["lookup_table"])
     seed = eval_seed(settings, len(settings["stages"]))
-    metrics, hashes = evaluate_all(model, settings, seed, table, device)
+    metrics, hashes = evaluate_all(model, settings, seed, device)
     return metrics, {"source": f"synthetic (repro.tasks.triple), evaluation seed {seed}, "
                                f"{'equal lengths' if equal_lengths(settings) else 'faithful lengths'}",
                      **{f"eval_{task}_sha256": digest for task, digest in hashes.items()}}
