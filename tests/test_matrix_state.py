@@ -180,24 +180,27 @@ def _on_device(inputs):
     return {k: v.detach().to(DEVICE).requires_grad_() for k, v in inputs.items()}
 
 
+def _assert_matches_reference(fn, inputs, floor=0.0):
+    """fn's outputs and gradients on `inputs` (moved to DEVICE) against the reference's; returns fn's."""
+    inputs = _on_device(inputs)
+    fast, ref = _run(fn, inputs), _run(matrix_state_reference, inputs)
+    assert fast.keys() == ref.keys()
+    for name in ref:
+        assert _rel_err(fast[name], ref[name], floor=floor) <= 1e-5, name
+    return fast
+
+
 @pytest.mark.parametrize("T", [1, 15, 16, 37, 130])  # lengths that are and are not multiples of the chunk (16)
 @pytest.mark.parametrize("state0", [None, "zeros", "random"])
 def test_kernel_equals_reference(T, state0):
-    inputs = _on_device(_inputs(T, False, state0))
-    fast, ref = _run(_kernel(), inputs), _run(matrix_state_reference, inputs)
-    assert fast.keys() == ref.keys()
-    for name in ref:
-        assert _rel_err(fast[name], ref[name]) <= 1e-5, name
+    _assert_matches_reference(_kernel(), _inputs(T, False, state0))
 
 
 def test_kernel_state_size_below_its_block():
     """S = 8 runs in a 16-wide block: the padding must not leak into values or gradients."""
     x = _inputs(40, False, "random")
     assert x["q"].size(-1) < 16
-    inputs = _on_device(x)
-    fast, ref = _run(_kernel(), inputs), _run(matrix_state_reference, inputs)
-    for name in ref:
-        assert _rel_err(fast[name], ref[name]) <= 1e-5, name
+    _assert_matches_reference(_kernel(), x)
 
 
 def test_kernel_survives_extreme_retention():
@@ -206,21 +209,16 @@ def test_kernel_survives_extreme_retention():
     rho = x["rho"].detach().clone()
     rho[..., ::3], rho[..., 1::3], rho[..., 2::6] = 0.0, 1.0, 1e-30
     x["rho"] = rho
-    inputs = _on_device(x)
-    fast, ref = _run(_kernel(), inputs), _run(matrix_state_reference, inputs)
-    for name in ref:
-        assert torch.isfinite(fast[name]).all(), name
-        assert _rel_err(fast[name], ref[name], floor=1.0) <= 1e-5, name
+    fast = _assert_matches_reference(_kernel(), x, floor=1.0)
+    for name, value in fast.items():
+        assert torch.isfinite(value).all(), name
 
 
 def test_fast_form_on_this_device():
     """Through the dispatcher: on CUDA the fast form of outer-product writes is the kernel, and
     RuleMix writes take the chunked form; both equal the reference."""
     for with_mix in (False, True):
-        inputs = _on_device(_inputs(70, with_mix, "random"))
-        fast, ref = _run(matrix_state, inputs), _run(matrix_state_reference, inputs)
-        for name in ref:
-            assert _rel_err(fast[name], ref[name]) <= 1e-5, name
+        _assert_matches_reference(matrix_state, _inputs(70, with_mix, "random"))
 
 
 def test_kernel_reads_slices_of_one_projection():
