@@ -6,8 +6,8 @@ about 2 s per job on a laptop CPU and 10 s on the H100 we measured (5 s of it `i
 several times the work of a small run there. When Snakemake runs one job at a time, the step
 runs in Snakemake's own process instead (workflow/rules/common.smk decides). Each step seeds
 torch and sets its thread count and determinism itself, so its output does not depend on what
-ran before it in the process (tests/test_in_process.py holds that, bit for bit); the timing jobs
-of the throughput study reset what training jobs set (repro/benchmarks/harness.py, setup).
+ran before it in the process (tests/test_in_process.py holds that, bit for bit). The timing jobs
+of the throughput study keep a process of their own (workflow/rules/benchmark.smk).
 """
 import contextlib
 import importlib

@@ -7,13 +7,12 @@ import pytest
 import torch
 
 from conftest import REPO
-from repro.benchmarks import aggregate, harness, run
+from repro.benchmarks import aggregate, run
 from repro.config import benchmark_names, benchmark_variant_settings, load
 from repro.device import describe
 from repro.figures import fig3_throughput
 from repro.report import latex, train_step_table
 from repro.report.reported import Reported
-from repro.runtime import configure_torch
 
 PAPER = REPO / "paper"
 CPU = describe(torch.device("cpu"))  # the test process runs one thread, as the jobs do (torch_threads 1)
@@ -96,17 +95,6 @@ def test_a_timing_job_times_each_measurement_of_its_variant_in_each_form(study):
     assert [piece["settings"] for piece in job["pieces"]] == benchmark_variant_settings(config, "unimatrix_core")
     assert all({row["form"] for row in piece["rows"]} == {piece["settings"]["form"]} for piece in job["pieces"])
     assert [piece["settings"]["form"] for piece in json.loads((out / "transformer.json").read_text())["pieces"]] == ["fast"] * 2
-
-
-def test_a_timing_job_after_training_in_one_process_times_torch_as_a_fresh_process_has_it(study):
-    config, _, _ = study
-    was = torch.are_deterministic_algorithms_enabled()
-    configure_torch({"torch_threads": 1})  # what a training job leaves in Snakemake's process
-    try:
-        harness.setup(benchmark_variant_settings(config, "transformer")[0])
-        assert not torch.are_deterministic_algorithms_enabled()
-    finally:
-        torch.use_deterministic_algorithms(was)
 
 
 @pytest.mark.parametrize("settings, message", [

@@ -28,11 +28,7 @@ def is_classifier(settings: dict) -> bool:
 
 
 def setup(settings: dict) -> torch.device:
-    """The device, with torch as a fresh process has it. Under `snakemake --cores 1` a timing job
-    runs in Snakemake's process after training jobs, which turn on torch's deterministic algorithms
-    (repro/runtime.py); those would change what is timed (on CUDA, slower kernels for some ops)."""
     torch.set_num_threads(settings["torch_threads"])
-    torch.use_deterministic_algorithms(False)
     return resolve(settings["device"])
 
 

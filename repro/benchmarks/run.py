@@ -1,9 +1,8 @@
 """One timing job of the pipeline: every measurement of one variant (throughput and training step,
-in each of its recurrence forms; spec §5.5), one after another. Like every Python step it runs in
-Snakemake's process under `--cores 1` (repro/in_process.py), which saves an interpreter start and a
-CUDA initialisation per job (~10 s on the H100 host here); harness.setup resets the torch state
-that earlier jobs there set, and memory is counted on a device freed of what they left.
-Writes {"variant", "pieces": [one piece per measurement, see harness.piece]}.
+in each of its recurrence forms; spec §5.5), one after another in one process of its own. One
+interpreter start and one device initialisation then serve them all (~6 s each on the H100 host
+here), and nothing set by other jobs (torch's deterministic algorithms, Snakemake's threads) shares
+the process. Writes {"variant", "pieces": [one piece per measurement, see harness.piece]}.
 
 In the pipeline:  snakemake --cores 1 results/benchmarks/unimatrix_core.json
 By hand:          python -m repro.benchmarks.run --settings '<JSON list>' --out unimatrix_core.json
@@ -38,11 +37,11 @@ def run(jobs: list) -> dict:
     variant = check(jobs)
     pieces = []
     for settings in jobs:
-        gc.collect()  # frees earlier models and CUDA graph pools before this measurement counts memory
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
         device, rows = MEASURES[settings["measurement"]](settings)
         pieces.append(harness.piece(settings, device, rows))
+        gc.collect()  # frees the last measurement's models and CUDA graph pools before the next one counts memory
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
     return {"variant": variant, "pieces": pieces}
 
 

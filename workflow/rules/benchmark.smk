@@ -9,14 +9,16 @@ rule benchmark:
     params:
         settings=lambda wildcards: as_json(benchmark_variant_settings(config, wildcards.variant)),
     # Every core: no other job runs beside a timing job and disturbs its clock. The job itself
-    # uses torch_threads (in its settings), as every job does. Like the other Python steps it runs
-    # in Snakemake's process under --cores 1 (repro/in_process.py); it resets what earlier jobs
-    # there set (repro/benchmarks/harness.py, setup).
+    # uses torch_threads (in its settings), as every job does. A process of its own, unlike the
+    # other steps (repro/in_process.py): nothing set by earlier jobs in Snakemake's process (e.g.
+    # torch's deterministic algorithms) may change what it times.
     threads: workflow.cores
     log:
         "results/benchmarks/{variant}.log",
-    run:
-        python_step("repro.benchmarks.run", ["--settings", params.settings, "--out", output[0]], log[0])
+    conda:
+        "../../environment.yml"
+    shell:
+        "python -m repro.benchmarks.run --settings {params.settings:q} --out {output} 2> {log}"
 
 
 rule aggregate_benchmark:
