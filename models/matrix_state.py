@@ -39,16 +39,21 @@ def _read(states, q):
     return (states * q.unsqueeze(-2)).sum(-1)
 
 
+def state_writes(k, v, rho, delta, mix):
+    """(1 - ρ_t) U_t for all t at once (B, H, T, S, S): steps 3-4 do not depend on the state."""
+    a, b, c = _write_weights(rho, mix)
+    writes = (a.unsqueeze(-1) * k).unsqueeze(-1) * v.unsqueeze(-2)  # [i, j] = a k_i v_j
+    if mix is not None:
+        writes = writes + (b.unsqueeze(-1) * v).unsqueeze(-1) * k.unsqueeze(-2)
+        writes = writes + torch.diag_embed(c.unsqueeze(-1) * delta)
+    return writes
+
+
 def matrix_state_reference(q, k, v, rho, state0, *, delta=None, mix=None, frobenius_guard=False):
     _check(delta, mix)
     B, H, _, S = q.shape
     state = q.new_zeros(B, H, S, S) if state0 is None else state0
-    # Steps 3-4 and the (1 - ρ) factor do not depend on the state: compute them for all t at once.
-    a, b, c = _write_weights(rho, mix)
-    writes = (a.unsqueeze(-1) * k).unsqueeze(-1) * v.unsqueeze(-2)  # (B, H, T, S, S), [i, j] = a k_i v_j
-    if mix is not None:
-        writes = writes + (b.unsqueeze(-1) * v).unsqueeze(-1) * k.unsqueeze(-2)
-        writes = writes + torch.diag_embed(c.unsqueeze(-1) * delta)
+    writes = state_writes(k, v, rho, delta, mix)
     states = []
     for rho_t, write_t in zip(rho[..., None, None].unbind(2), writes.unbind(2)):
         state = torch.addcmul(write_t, rho_t, state)
@@ -120,25 +125,32 @@ def matrix_state_chunked(q, k, v, rho, state0, *, delta=None, mix=None, frobeniu
 
 
 def matrix_state(q, k, v, rho, state0, *, delta=None, mix=None, frobenius_guard=False, form="fast"):
-    """form="fast": on CUDA with outer-product writes the Triton kernel (models/matrix_state_kernel.py),
-    else the chunked form where it is exact (no guard), else the loop."""
+    """form="fast": on CUDA the Triton kernels, for outer-product writes (models/matrix_state_kernel.py)
+    and for the Frobenius guard (models/guarded_state_kernel.py); else the chunked form where it is
+    exact (no guard), else the loop."""
     if form not in FORMS:
         raise ValueError(f"unknown recurrence form {form!r}; valid: {', '.join(FORMS)}")
-    if (form == "fast" and mix is None and not frobenius_guard and q.device.type == "cuda"
-            and q.dtype == torch.float32 and _kernel() is not None):
-        return _kernel()(q, k, v, rho, state0)
+    if form == "fast" and q.device.type == "cuda" and q.dtype == torch.float32 and _kernels() is not None:
+        outer_products, guarded = _kernels()
+        if frobenius_guard:
+            _check(delta, mix)
+            return guarded(state_writes(k, v, rho, delta, mix), rho, q, state0)
+        if mix is None:
+            return outer_products(q, k, v, rho, state0)
     fn = matrix_state_reference if form == "reference" or frobenius_guard else matrix_state_chunked
     return fn(q, k, v, rho, state0, delta=delta, mix=mix, frobenius_guard=frobenius_guard)
 
 
 @functools.cache
-def _kernel():
-    """The Triton kernel, or None where Triton is not installed (CPU builds of torch)."""
+def _kernels():
+    """The Triton kernels (outer products, guarded), or None where Triton is not installed (CPU
+    builds of torch)."""
     try:
+        from models.guarded_state_kernel import guarded_state_kernel
         from models.matrix_state_kernel import matrix_state_kernel
     except ImportError:
         return None
-    return matrix_state_kernel
+    return matrix_state_kernel, guarded_state_kernel
 
 
 def _check(delta, mix):

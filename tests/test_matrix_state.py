@@ -15,7 +15,7 @@ import torch
 import yaml
 
 from models import build_model
-from models.matrix_state import matrix_state, matrix_state_chunked, matrix_state_reference
+from models.matrix_state import matrix_state, matrix_state_chunked, matrix_state_reference, state_writes
 
 VARIANTS = yaml.safe_load((Path(__file__).parents[1] / "config" / "config.yaml").read_text())["variants"]
 B, H, S = 2, 3, 8
@@ -132,7 +132,7 @@ def test_dispatch():
         matrix_state_chunked(*args, frobenius_guard=True)
     with pytest.raises(ValueError, match="'chunked'"):
         matrix_state(*args, form="chunked")
-    for form in ("fast", "reference"):  # the guard always runs the loop
+    for form in ("fast", "reference"):  # off CUDA the guard runs the loop in both forms
         torch.testing.assert_close(matrix_state(*args, frobenius_guard=True, form=form),
                                    matrix_state_reference(*args, frobenius_guard=True), rtol=0, atol=0)
 
@@ -167,23 +167,34 @@ def test_model_fast_equals_reference(name, mode):
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def _kernel():
+def _require_triton():
     if importlib.util.find_spec("triton") is None:
-        if sys.platform != "linux":  # no Triton build, and no CUDA run of the kernel, on macOS
+        if sys.platform != "linux":  # no Triton build, and no CUDA run of the kernels, on macOS
             pytest.skip(f"Triton has no build for {sys.platform}")
         pytest.fail("Triton is not installed: bin/setup installs it (its interpreter runs these tests on a CPU)")
+
+
+def _kernel():
+    _require_triton()
     from models.matrix_state_kernel import matrix_state_kernel
     return lambda q, k, v, rho, state0, delta=None, mix=None: matrix_state_kernel(q, k, v, rho, state0)
+
+
+def _guarded_kernel():
+    _require_triton()
+    from models.guarded_state_kernel import guarded_state_kernel
+    return lambda q, k, v, rho, state0, delta=None, mix=None: guarded_state_kernel(
+        state_writes(k, v, rho, delta, mix), rho, q, state0)
 
 
 def _on_device(inputs):
     return {k: v.detach().to(DEVICE).requires_grad_() for k, v in inputs.items()}
 
 
-def _assert_matches_reference(fn, inputs, floor=0.0):
+def _assert_matches_reference(fn, inputs, floor=0.0, guard=False):
     """fn's outputs and gradients on `inputs` (moved to DEVICE) against the reference's; returns fn's."""
     inputs = _on_device(inputs)
-    fast, ref = _run(fn, inputs), _run(matrix_state_reference, inputs)
+    fast, ref = _run(fn, inputs), _run(functools.partial(matrix_state_reference, frobenius_guard=guard), inputs)
     assert fast.keys() == ref.keys()
     for name in ref:
         assert _rel_err(fast[name], ref[name], floor=floor) <= 1e-5, name
@@ -215,10 +226,12 @@ def test_kernel_survives_extreme_retention():
 
 
 def test_fast_form_on_this_device():
-    """Through the dispatcher: on CUDA the fast form of outer-product writes is the kernel, and
-    RuleMix writes take the chunked form; both equal the reference."""
+    """Through the dispatcher: on CUDA the fast form of outer-product writes is the kernel, RuleMix
+    writes take the chunked form, and the guard the guarded kernel; all equal the reference."""
     for with_mix in (False, True):
         _assert_matches_reference(matrix_state, _inputs(70, with_mix, "random"))
+        _assert_matches_reference(functools.partial(matrix_state, frobenius_guard=True), _inputs(70, with_mix, "random"),
+                                  guard=True)
 
 
 def test_kernel_reads_slices_of_one_projection():
@@ -236,3 +249,32 @@ def test_kernel_reads_slices_of_one_projection():
         outputs[name] = (r, state, *torch.autograd.grad((r * weights).sum() + state.sum(), joint))
     for got, expected in zip(outputs["kernel"], outputs["reference"]):
         assert _rel_err(got, expected) <= 1e-5
+
+
+# The guarded kernel (UniMatrix-Discovery's fast form on CUDA)
+
+def _guard_inputs(T, with_mix, state0):
+    """Writes that alternate between large and small, so that the guard clamps some states and
+    leaves others alone."""
+    x = _inputs(T, with_mix, state0)
+    x["k"] = (x["k"] * torch.tensor([2.0, 0.05]).repeat(T)[:T, None]).detach().requires_grad_()
+    return x
+
+
+@pytest.mark.parametrize("T", [1, 16, 37, 130])
+@pytest.mark.parametrize("with_mix", [False, True])
+@pytest.mark.parametrize("state0", [None, "random"])
+def test_guarded_kernel_equals_reference(T, with_mix, state0):
+    _assert_matches_reference(_guarded_kernel(), _guard_inputs(T, with_mix, state0), guard=True)
+
+
+def test_guarded_kernel_survives_extreme_retention():
+    """ρ = 0 and ρ ~ 1e-30 mixed. Not ρ = 1: with no write the state keeps its norm, 1 when the guard
+    has clamped it, which is the guard's kink, where rounding picks between two gradients."""
+    x = _guard_inputs(48, True, "random")
+    rho = x["rho"].detach().clone()
+    rho[..., ::3], rho[..., 2::6] = 0.0, 1e-30
+    x["rho"] = rho
+    fast = _assert_matches_reference(_guarded_kernel(), x, floor=1.0, guard=True)
+    for name, value in fast.items():
+        assert torch.isfinite(value).all(), name
