@@ -12,8 +12,9 @@ rule benchmark:
     # uses torch_threads (in its settings), as every job does. A process of its own, unlike the
     # other steps (repro/in_process.py): nothing set by earlier jobs in Snakemake's process (e.g.
     # torch's deterministic algorithms) may change what it times. Measured when these jobs ran in
-    # Snakemake's process (H100, whole pipeline, a9a93ba, reverted): eager times 1.0-8x slower and
-    # noisy, memory counts 2.1 GB higher (tensors of earlier jobs); graph replays unchanged.
+    # Snakemake's process (H100, whole pipeline, a9a93ba, reverted): eager times 0.6-8.5x those of a
+    # process of its own (median 2.3x), memory counts 2.1 GB higher (tensors of earlier jobs); graph
+    # replays unchanged.
     threads: workflow.cores
     log:
         "results/benchmarks/{variant}.log",
