@@ -4,6 +4,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from models.dropout import Dropout, attention
+
 
 def init_normal(module: nn.Module) -> None:
     """Spec §1.1: dense weights and embedding tables N(0, 0.02²), biases 0 (use with Module.apply)."""
@@ -20,7 +22,7 @@ class FFN(nn.Module):
         super().__init__()
         self.fc = nn.Linear(d, 4 * d)
         self.proj = nn.Linear(4 * d, d)
-        self.drop = nn.Dropout(dropout)
+        self.drop = Dropout(dropout)
 
     def forward(self, z):
         return self.proj(self.drop(F.gelu(self.fc(z))))
@@ -51,9 +53,7 @@ class SelfAttention(nn.Module):
         B, T, d = x.shape
         qkv = F.linear(x, self.in_proj_weight, self.in_proj_bias)  # (B, T, 3d)
         q, k, v = qkv.view(B, T, 3, self.n_heads, d // self.n_heads).permute(2, 0, 3, 1, 4)  # 3 × (B, H, T, d/H)
-        y = F.scaled_dot_product_attention(
-            q, k, v, is_causal=self.causal, dropout_p=self.dropout if self.training else 0.0
-        )
+        y = attention(q, k, v, self.causal, self.dropout if self.training else 0.0)
         return self.out_proj(y.transpose(1, 2).reshape(B, T, d))
 
 
@@ -64,7 +64,7 @@ class TokenPositionEmbedding(nn.Module):
         super().__init__()
         self.tok = nn.Embedding(vocab_size, d)
         self.pos = nn.Embedding(max_seq_len, d)
-        self.drop = nn.Dropout(dropout)
+        self.drop = Dropout(dropout)
 
     def forward(self, idx):  # (B, T) -> (B, T, d)
         T = idx.size(1)

@@ -24,6 +24,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from models.dropout import Dropout
 from models.ssd import ssd_chunked, ssd_reference
 
 DT_MIN, DT_MAX = 1e-3, 1e-1
@@ -84,7 +85,7 @@ class Block(nn.Module):
         super().__init__()
         self.norm = nn.RMSNorm(cfg.d_model, eps=1e-5)
         self.mixer = Mixer(cfg)
-        self.drop = nn.Dropout(cfg.dropout)
+        self.drop = Dropout(cfg.dropout)
 
     def forward(self, x):
         return x + self.drop(self.mixer(self.norm(x)))
@@ -96,7 +97,7 @@ class Mamba2(nn.Module):
         self.cfg = cfg
         self.embed = nn.Embedding(cfg.vocab_size, cfg.d_model)
         nn.init.normal_(self.embed.weight, std=0.02)
-        self.drop = nn.Dropout(cfg.dropout)
+        self.drop = Dropout(cfg.dropout)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
         self.norm_f = nn.RMSNorm(cfg.d_model, eps=1e-5)
 

@@ -16,6 +16,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from models.dropout import Dropout
 from models.gated_recurrence import RECURRENCES
 from models.transformer import Transformer
 
@@ -57,7 +58,7 @@ class RecurrentFFN(nn.Module):
         if cfg.local_branch:
             self.w_local = nn.Linear(d, 2 * (m - width), bias=False)  # rows: W_up, W_gt
             self.w_dn = nn.Linear(m - width, d, bias=False)
-            self.drop = nn.Dropout(cfg.dropout)
+            self.drop = Dropout(cfg.dropout)
         self.local_branch = cfg.local_branch
 
     def forward(self, u):  # (B, T, d) -> (B, T, d)

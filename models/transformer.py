@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import torch.nn as nn
 
+from models.dropout import Dropout
 from models.layers import FFN, SelfAttention, TokenPositionEmbedding, init_normal
 
 
@@ -29,7 +30,7 @@ class Block(nn.Module):
         self.attn = SelfAttention(cfg.d_model, cfg.n_heads, cfg.dropout, causal=causal)
         self.ln_2 = nn.LayerNorm(cfg.d_model)
         self.ffn = FFN(cfg.d_model, cfg.dropout) if ffn is None else ffn
-        self.drop = nn.Dropout(cfg.dropout)
+        self.drop = Dropout(cfg.dropout)
 
     def forward(self, x):
         x = x + self.drop(self.attn(self.ln_1(x)))

@@ -13,6 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from models.dropout import Dropout
 from models.layers import FFN, TokenPositionEmbedding, init_normal
 from models.pair_memory import RECURRENCES
 
@@ -64,7 +65,7 @@ class TripleLayer(nn.Module):
             self.w_o = nn.Linear(m, d, bias=False)
         self.ln_b = nn.LayerNorm(d)
         self.ffn = FFN(d, cfg.dropout)
-        self.drop = nn.Dropout(cfg.dropout)
+        self.drop = Dropout(cfg.dropout)
 
     def forward(self, x):  # (B, T, d) -> (B, T, d)
         cfg = self.cfg
@@ -100,7 +101,7 @@ class TripleLatent(nn.Module):
         self.embed = TokenPositionEmbedding(cfg.vocab_size, cfg.max_seq_len, d, cfg.dropout)
         if cfg.local_conv:
             self.conv = nn.Conv1d(d, d, KERNEL)  # no padding of its own: see convolve
-            self.conv_drop = nn.Dropout(cfg.dropout)
+            self.conv_drop = Dropout(cfg.dropout)
         self.layers = nn.ModuleList(TripleLayer(cfg) for _ in range(cfg.n_layers))
         self.ln_f = nn.LayerNorm(d)
         self.apply(init_normal)

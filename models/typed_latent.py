@@ -38,6 +38,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from models.dropout import Dropout
 from models.layers import init_normal
 
 N_TASKS = 4  # copy, affine, gate, lookup: the order of the task tokens
@@ -90,7 +91,7 @@ class TypedLatent(nn.Module):
         self.tables = nn.Parameter(torch.zeros(n_tables, n, n, n, cfg.n_classes))
         self.feature = nn.Linear(N_TASKS + 3 * n, d)
         self.ln = nn.LayerNorm(d)
-        self.mlp = nn.Sequential(nn.Linear(d, hidden), nn.GELU(), nn.Dropout(cfg.dropout),
+        self.mlp = nn.Sequential(nn.Linear(d, hidden), nn.GELU(), Dropout(cfg.dropout),
                                  nn.Linear(hidden, d))
         self.apply(init_normal)
 

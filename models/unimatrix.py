@@ -15,6 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from models.dropout import Dropout
 from models.layers import FFN, TokenPositionEmbedding, init_normal
 from models.matrix_state import matrix_state
 from models.side_memory import AssocMemory, SlotMemory
@@ -97,7 +98,7 @@ class UniMatrixBlock(nn.Module):
             self.w_rosa = nn.Linear(d, d)
         self.ln_b = nn.LayerNorm(d)
         self.ffn = FFN(d, cfg.dropout)
-        self.drop = nn.Dropout(cfg.dropout)
+        self.drop = Dropout(cfg.dropout)
 
     def forward(self, x, state0, rosa_ctx, slot_read):
         # x (B, T, d); state0 (B, H, S, S) or None (zeros); rosa_ctx (B, T, d) or None;
