@@ -34,13 +34,12 @@ def train_single_phase(settings: dict, data: dict, progress: bool = True):
     model = build(settings, device)
     step_once = OptimisationStep(lambda inputs, targets: (task.loss(model(inputs), targets),), [model.parameters()],
                                  **optimisation_settings(settings, device))
-    data_generator = torch.Generator().manual_seed(settings["seed"])  # separate stream for data (spec §1.3)
     losses = LossRecord(settings)
     start = time.perf_counter()
     model.train()
-    bar = tqdm(range(1, settings["steps"] + 1), desc=settings["run"], file=sys.stderr, disable=not progress, mininterval=2)
-    for _ in bar:
-        inputs, targets = task.sample_batch(settings, data, data_generator)
+    bar = tqdm(task.training_batches(settings, data), desc=settings["run"], total=settings["steps"], file=sys.stderr,
+               disable=not progress, mininterval=2)
+    for inputs, targets in bar:
         loss, = step_once(devices.transfer(inputs, device), devices.transfer(targets, device))
         losses.add(loss)
         if losses.values:

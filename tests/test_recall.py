@@ -1,5 +1,6 @@
 import torch
 
+from repro.tasks import recall
 from repro.tasks.recall import ANSWER, BOS, QUERY, SEP, recall_batch, recall_example
 
 
@@ -46,3 +47,18 @@ def test_evaluation_answers_match_the_published_histogram():
     generator = torch.Generator().manual_seed(20)
     answers = torch.cat([recall_batch(32, 4, 128, generator)[1] for _ in range(64)])
     assert torch.bincount(answers, minlength=21)[13:].tolist() == [274, 245, 258, 233, 258, 255, 248, 277]
+
+
+def test_training_batches_are_the_run_seeds_stream_drawn_once_per_process():
+    """Runs of one seed train on one stream whatever the model: the kept batches are what a
+    generator seeded by the run seed draws, batch after batch, and a second run gets the same
+    tuple without drawing again."""
+    settings = {"steps": 3, "seed": 1019, "batch_size": 4, "pairs": 4, "seq_len": 32, "variant": "transformer"}
+    kept = recall.training_batches(settings, {})
+    assert recall.training_batches(dict(settings, variant="unimatrix_core"), {}) is kept
+    assert recall.training_batches(dict(settings, seed=2019), {}) is not kept
+    generator = torch.Generator().manual_seed(1019)
+    assert len(kept) == 3
+    for inputs, targets in kept:
+        fresh_inputs, fresh_targets = recall_batch(4, 4, 32, generator)
+        assert torch.equal(inputs, fresh_inputs) and torch.equal(targets, fresh_targets)

@@ -12,12 +12,15 @@ from repro.data.wikitext import PAD_ID, VOCAB_SIZE  # noqa: F401  (part of the t
 MODEL_KWARGS: dict = {}  # a language model needs nothing beyond the vocabulary
 
 
-def sample_batch(settings: dict, data: dict, generator: torch.Generator):
-    """B independent windows of T + 1 tokens, starts uniform in {0 .. N - T - 2} (spec §2.2)."""
+def training_batches(settings: dict, data: dict):
+    """The run's batches, in order, from a generator seeded by the run seed (spec §1.3): each B
+    independent windows of T + 1 tokens, starts uniform in {0 .. N - T - 2} (spec §2.2)."""
     stream, length = data["train"], settings["seq_len"]
-    starts = torch.randint(0, stream.numel() - length - 1, (settings["batch_size"],), generator=generator)
-    windows = stream[starts[:, None] + torch.arange(length + 1)]
-    return windows[:, :-1], windows[:, 1:]
+    generator = torch.Generator().manual_seed(settings["seed"])
+    for _ in range(settings["steps"]):
+        starts = torch.randint(0, stream.numel() - length - 1, (settings["batch_size"],), generator=generator)
+        windows = stream[starts[:, None] + torch.arange(length + 1)]
+        yield windows[:, :-1], windows[:, 1:]
 
 
 def loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

@@ -6,7 +6,7 @@ the last target (the value bound to the queried key), predicted at the ANSWER po
 """
 import torch
 
-from repro.tasks import final_token
+from repro.tasks import final_token, streams
 
 VOCAB_SIZE = 64
 PAD, BOS, SEP, QUERY, ANSWER = 0, 1, 2, 3, 4
@@ -46,8 +46,10 @@ PAD_ID = PAD
 MODEL_KWARGS: dict = {}  # next-token models over the task vocabulary
 
 
-def sample_batch(settings: dict, data: dict, generator: torch.Generator):
-    return recall_batch(settings["batch_size"], settings["pairs"], settings["seq_len"], generator)
+def training_batches(settings: dict, data: dict) -> tuple:
+    """The run's batches, in order, from a generator seeded by the run seed (spec §1.3)."""
+    return streams.drawn(recall_batch, settings["steps"], settings["seed"], settings["batch_size"], settings["pairs"],
+                         settings["seq_len"])
 
 
 def loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -61,10 +63,9 @@ def evaluate(model, settings: dict, data: dict, device: torch.device) -> dict:
     Returns (metrics, a description of the evaluation data with its hashes)."""
     spec, metrics, hashes = settings["eval"], {}, {}
     for eval_set in spec["sets"]:
-        generator = torch.Generator().manual_seed(eval_set["seed"])
         n = eval_set["pairs"]
-        found = final_token.score(model, (recall_batch(spec["batch_size"], n, settings["seq_len"], generator)
-                                          for _ in range(spec["batches"])), device, settings["cuda_graphs"])
+        batches = streams.drawn(recall_batch, spec["batches"], eval_set["seed"], spec["batch_size"], n, settings["seq_len"])
+        found = final_token.score(model, batches, device, settings["cuda_graphs"])
         hashes[f"eval_{n}pairs_seed{eval_set['seed']}_sha256"] = found.sha256
         metrics[f"eval_loss_{n}pairs"] = found.loss
         metrics[f"acc_{n}pairs_pct"] = found.accuracy_pct

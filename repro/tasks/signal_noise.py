@@ -32,7 +32,7 @@ Reference levels: chance 1/16 = 6.25%; "last value written to the queried key" s
 """
 import torch
 
-from repro.tasks import final_token
+from repro.tasks import final_token, streams
 
 VOCAB_SIZE = 30
 PAD, BOS, SIGNAL, NOISE, QUERY, ANSWER = 0, 1, 2, 3, 4, 5
@@ -80,8 +80,9 @@ PAD_ID = PAD
 MODEL_KWARGS: dict = {}  # next-token models over the task vocabulary
 
 
-def sample_batch(settings: dict, data: dict, generator: torch.Generator):
-    return signal_noise_batch(settings["batch_size"], settings["seq_len"], generator)
+def training_batches(settings: dict, data: dict) -> tuple:
+    """The run's batches, in order, from a generator seeded by the run seed (spec §1.3)."""
+    return streams.drawn(signal_noise_batch, settings["steps"], settings["seed"], settings["batch_size"], settings["seq_len"])
 
 
 def loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -95,9 +96,8 @@ def evaluate(model, settings: dict, data: dict, device: torch.device) -> dict:
     signal_noise_* keys pool all sets. Returns (metrics, a description of the evaluation data with its hashes)."""
     spec, metrics, hashes = settings["eval"], {}, {}
     for eval_set in spec["sets"]:
-        generator = torch.Generator().manual_seed(eval_set["seed"])
-        found = final_token.score(model, (signal_noise_batch(spec["batch_size"], settings["seq_len"], generator)
-                                          for _ in range(spec["batches"])), device, settings["cuda_graphs"])
+        batches = streams.drawn(signal_noise_batch, spec["batches"], eval_set["seed"], spec["batch_size"], settings["seq_len"])
+        found = final_token.score(model, batches, device, settings["cuda_graphs"])
         seed = eval_set["seed"]
         hashes[f"eval_seed{seed}_sha256"] = found.sha256
         metrics[f"eval_loss_seed{seed}"] = found.loss

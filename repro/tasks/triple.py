@@ -5,7 +5,6 @@ Vocabulary (V = 53): 0 PAD, 1 BOS, 2 QUERY, 3-5 role markers A B C, 6-21 filler,
 30-37 B values, 38-45 C values, 46-48 tags, 49-52 task tokens (copy, affine, gate, lookup).
 One example is [BOS, TASK] + body + [QUERY, TAG_queried], one label per sequence (16 classes).
 """
-import functools
 import hashlib
 import itertools
 
@@ -14,6 +13,7 @@ import torch.nn.functional as F
 
 from repro.cuda_graph import replayed_forward
 from repro.device import transfer
+from repro.tasks import streams
 
 VOCAB_SIZE = 53
 N_CLASSES = 16
@@ -154,22 +154,15 @@ def table_seed(settings: dict) -> int:
 def stage_batches(settings: dict, task: str, stage: int) -> tuple:
     """The training batches of one curriculum stage, in order, from their own generator."""
     seed = settings["seed"] + settings["seed_offsets"]["stage_data"] * stage
-    return _drawn(task, settings["steps"], settings["batch_size"], settings["seq_len"], seed, table_seed(settings),
-                  equal_lengths(settings))
+    return streams.drawn(_kept_batch, settings["steps"], seed, task, settings["batch_size"], settings["seq_len"],
+                         table_seed(settings), equal_lengths(settings))
 
 
-@functools.lru_cache(maxsize=None)
-def _drawn(task: str, count: int, batch_size: int, seq_len: int, seed: int, table: int, equal: bool) -> tuple:
-    """`count` batches of triple_batch, in order, from one generator seeded `seed`, with the lookup
-    table of seed `table`. Kept for the life of the process: the three triple models of a (mode,
-    seed) train and are evaluated on the same batches, and under `snakemake --cores 1` all their
-    jobs run in Snakemake's process, so the batches are drawn once, not three times. Drawing is
-    most of a triple job (on the H100 host, 7.8 of 8.4 s of one typed_latent run). Inputs are
-    kept as bytes (ids < 53), 1/8 of the memory; `as_ids` widens them again."""
-    generator, lookup = torch.Generator().manual_seed(seed), lookup_table(table)
-    return tuple((inputs.to(torch.uint8), labels, aux)
-                 for inputs, labels, aux in (triple_batch(task, batch_size, seq_len, generator, lookup, equal)
-                                             for _ in range(count)))
+def _kept_batch(task: str, batch_size: int, seq_len: int, table: int, equal: bool, generator: torch.Generator):
+    """triple_batch with the lookup table of seed `table`, its inputs kept as bytes (ids < 53): the
+    streams stay in memory (repro/tasks/streams.py), and bytes take 1/8 of it; `as_ids` widens them."""
+    inputs, labels, aux = triple_batch(task, batch_size, seq_len, generator, lookup_table(table), equal)
+    return inputs.to(torch.uint8), labels, aux
 
 
 def as_ids(batch):
@@ -193,8 +186,8 @@ def evaluate_all(model, settings: dict, seed: int, device: torch.device, heads=N
     model.eval()
     forward = replayed_forward(model, settings["cuda_graphs"])
     for task in TASKS:
-        batches = _drawn(task, spec["batches"], spec["batch_size"], settings["seq_len"], seed, table_seed(settings),
-                         equal_lengths(settings))
+        batches = streams.drawn(_kept_batch, spec["batches"], seed, task, spec["batch_size"], settings["seq_len"],
+                                table_seed(settings), equal_lengths(settings))
         # Summed on the device (loss in float64, in batch order) and read once per task.
         loss = torch.zeros((), dtype=torch.float64, device=device)
         correct = torch.zeros((), dtype=torch.int64, device=device)
