@@ -212,6 +212,7 @@ def train_settings(config: dict, run: Run) -> dict:
         "device": config["device"],
         "recurrence": config["recurrence"],
         "torch_threads": config["torch_threads"],
+        "flush_denormals": config["flush_denormals"],
         "cuda_graphs": config["cuda_graphs"],
     }
     if recipe["task"] == "lm":
@@ -234,6 +235,7 @@ def eval_settings(config: dict, run: Run) -> dict:
         "device": config["device"],
         "recurrence": config["recurrence"],
         "torch_threads": config["torch_threads"],
+        "flush_denormals": config["flush_denormals"],
     }
 
 
@@ -306,6 +308,7 @@ def benchmark_settings(config: dict, measurement: str, variant: str, form: str) 
         "seed": spec["seed"],
         "device": config["device"],
         "torch_threads": config["torch_threads"],
+        "flush_denormals": config["flush_denormals"],
     }
     if measurement == "train_step":
         return {**settings, **spec["train_step"]}

@@ -12,8 +12,19 @@ class NonFiniteLoss(RuntimeError):
     """Training diverged; no checkpoint is written."""
 
 
-def configure_torch(settings: dict) -> None:
+def configure_cpu(settings: dict) -> None:
+    """Threads and denormals of the CPU ops. Flushing denormals (config `flush_denormals`, as
+    TensorFlow does on CPU by default): results below 1.2e-38 become 0, and inputs that small are
+    read as 0. Without it, the tiny products of the decays and saturated gates arrive as
+    denormals, which x86 CPUs handle in microcode: on this project's CPU a UniMatrix-Core recall
+    training step took 359 ms instead of 239, UniMatrix-Discovery's 1334 instead of 668. Threads
+    that torch starts later inherit the setting."""
     torch.set_num_threads(settings["torch_threads"])
+    torch.set_flush_denormal(settings["flush_denormals"])
+
+
+def configure_torch(settings: dict) -> None:
+    configure_cpu(settings)
     torch.use_deterministic_algorithms(True, warn_only=True)
 
 

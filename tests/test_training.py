@@ -7,7 +7,7 @@ import torch
 
 from repro.config import Run, eval_settings, load, train_settings
 from repro.evaluate import evaluate
-from repro.runtime import LossRecord, NonFiniteLoss
+from repro.runtime import LossRecord, NonFiniteLoss, configure_torch
 from repro.train import train
 
 from conftest import REPO
@@ -31,6 +31,19 @@ def test_same_seed_gives_identical_metrics(variant):
         results.append((record["losses"], {k: v for k, v in metrics.items() if not k.endswith("seconds")}))
     assert results[0] == results[1]
     assert train(dict(settings, seed=20), {}, progress=False)[1]["losses"] != results[0][0]
+
+
+@pytest.mark.parametrize("flush", [True, False])
+def test_flush_denormals_setting_decides_whether_cpu_results_below_float_range_survive(flush):
+    settings, evaluation = tiny_run("transformer")
+    assert settings["flush_denormals"] is evaluation["flush_denormals"] is True  # the default, in both nodes' params
+    tiny = torch.tensor([1e-30])
+    try:
+        configure_torch(dict(settings, flush_denormals=flush))
+        product = (tiny * 1e-10).item()  # 1e-40: a denormal float32
+    finally:
+        configure_torch(settings)
+    assert (product == 0.0) is flush
 
 
 def test_diverging_loss_stops_the_run_naming_run_and_step():

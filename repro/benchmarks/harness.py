@@ -16,6 +16,7 @@ from repro.config import settings_hash
 from repro.data.wikitext import PAD_ID, VOCAB_SIZE
 from repro.device import describe, resolve
 from repro.provenance import code_version, library_versions
+from repro.runtime import configure_cpu
 from repro.tasks import triple
 
 DROPOUT = 0.1  # the paper's setting (spec §5.5); inactive in eval mode
@@ -28,7 +29,7 @@ def is_classifier(settings: dict) -> bool:
 
 
 def setup(settings: dict) -> torch.device:
-    torch.set_num_threads(settings["torch_threads"])
+    configure_cpu(settings)
     return resolve(settings["device"])
 
 
