@@ -18,6 +18,8 @@ import functools
 
 import torch
 
+from models.guarded_state_loop import guarded_state_loop
+
 FORMS = ("fast", "reference")
 CHUNK = 32  # chunk length of the fast form; see matrix_state_chunked
 
@@ -47,6 +49,16 @@ def state_writes(k, v, rho, delta, mix):
         writes = writes + (b.unsqueeze(-1) * v).unsqueeze(-1) * k.unsqueeze(-2)
         writes = writes + torch.diag_embed(c.unsqueeze(-1) * delta)
     return writes
+
+
+def write_factors(k, v, rho, delta, mix):
+    """(1 - ρ_t) U_t as factors: Σ_r left_{t,r} right_{t,r}ᵀ + Diag(diag_t), left and right
+    (B, H, T, R, S), diag (B, H, T, S) or None; R = 1 without RuleMix, 2 with it (a k vᵀ + b v kᵀ)."""
+    a, b, c = _write_weights(rho, mix)
+    if mix is None:
+        return (a.unsqueeze(-1) * k).unsqueeze(-2), v.unsqueeze(-2), None
+    left = torch.stack([a.unsqueeze(-1) * k, b.unsqueeze(-1) * v], -2)
+    return left, torch.stack([v, k], -2), c.unsqueeze(-1) * delta
 
 
 def matrix_state_reference(q, k, v, rho, state0, *, delta=None, mix=None, frobenius_guard=False):
@@ -125,20 +137,22 @@ def matrix_state_chunked(q, k, v, rho, state0, *, delta=None, mix=None, frobeniu
 
 
 def matrix_state(q, k, v, rho, state0, *, delta=None, mix=None, frobenius_guard=False, form="fast"):
-    """form="fast": on CUDA the Triton kernels, for outer-product writes (models/matrix_state_kernel.py)
-    and for the Frobenius guard (models/guarded_state_kernel.py); else the chunked form where it is
-    exact (no guard), else the loop."""
+    """form="fast": with the Frobenius guard, on CUDA its Triton kernels (models/guarded_state_kernel.py),
+    elsewhere the loop with its own backward (models/guarded_state_loop.py); without it, on CUDA the
+    Triton kernels for outer-product writes (models/matrix_state_kernel.py), else the chunked form."""
     if form not in FORMS:
         raise ValueError(f"unknown recurrence form {form!r}; valid: {', '.join(FORMS)}")
-    if form == "fast" and q.device.type == "cuda" and q.dtype == torch.float32 and _kernels() is not None:
-        outer_products, guarded = _kernels()
-        if frobenius_guard:
-            _check(delta, mix)
-            return guarded(state_writes(k, v, rho, delta, mix), rho, q, state0)
-        if mix is None:
-            return outer_products(q, k, v, rho, state0)
-    fn = matrix_state_reference if form == "reference" or frobenius_guard else matrix_state_chunked
-    return fn(q, k, v, rho, state0, delta=delta, mix=mix, frobenius_guard=frobenius_guard)
+    if form == "reference":
+        return matrix_state_reference(q, k, v, rho, state0, delta=delta, mix=mix, frobenius_guard=frobenius_guard)
+    kernels = _kernels() if q.device.type == "cuda" and q.dtype == torch.float32 else None
+    if frobenius_guard:
+        _check(delta, mix)
+        if kernels is None:
+            return guarded_state_loop(*write_factors(k, v, rho, delta, mix), rho, q, state0)
+        return kernels[1](state_writes(k, v, rho, delta, mix), rho, q, state0)
+    if mix is None and kernels is not None:
+        return kernels[0](q, k, v, rho, state0)
+    return matrix_state_chunked(q, k, v, rho, state0, delta=delta, mix=mix)
 
 
 @functools.cache

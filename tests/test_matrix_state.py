@@ -1,5 +1,5 @@
-"""The chunked matrix-state form and the Triton kernel equal the per-token reference (values,
-final state, gradients), the reference follows the definition of spec §4.2 steps 3-8, and whole
+"""The chunked matrix-state form, the Triton kernels and the guarded loop equal the per-token
+reference (values, final state, gradients), the reference follows the definition of spec §4.2 steps 3-8, and whole
 UniMatrix models give the same logits and gradients with either recurrence.
 
 The kernel (models/matrix_state_kernel.py) runs compiled on CUDA; elsewhere Triton's interpreter
@@ -15,7 +15,9 @@ import torch
 import yaml
 
 from models import build_model
-from models.matrix_state import matrix_state, matrix_state_chunked, matrix_state_reference, state_writes
+from models.guarded_state_loop import guarded_state_loop
+from models.matrix_state import (matrix_state, matrix_state_chunked, matrix_state_reference, state_writes,
+                                 write_factors)
 
 VARIANTS = yaml.safe_load((Path(__file__).parents[1] / "config" / "config.yaml").read_text())["variants"]
 B, H, S = 2, 3, 8
@@ -132,9 +134,10 @@ def test_dispatch():
         matrix_state_chunked(*args, frobenius_guard=True)
     with pytest.raises(ValueError, match="'chunked'"):
         matrix_state(*args, form="chunked")
-    for form in ("fast", "reference"):  # off CUDA the guard runs the loop in both forms
-        torch.testing.assert_close(matrix_state(*args, frobenius_guard=True, form=form),
-                                   matrix_state_reference(*args, frobenius_guard=True), rtol=0, atol=0)
+    with pytest.raises(ValueError, match="diagonal write"):
+        matrix_state(*args, mix=torch.full((*x["rho"].shape, 3), 1 / 3), frobenius_guard=True)
+    torch.testing.assert_close(matrix_state(*args, frobenius_guard=True, form="reference"),
+                               matrix_state_reference(*args, frobenius_guard=True), rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("mode", ["faithful", "corrected"])
@@ -251,7 +254,16 @@ def test_kernel_reads_slices_of_one_projection():
         assert _rel_err(got, expected) <= 1e-5
 
 
-# The guarded kernel (UniMatrix-Discovery's fast form on CUDA)
+# The guarded recurrence's fast forms (UniMatrix-Discovery): the Triton kernel on CUDA, the loop
+# with its own backward elsewhere
+
+def _guarded_loop():
+    return lambda q, k, v, rho, state0, delta=None, mix=None: guarded_state_loop(
+        *write_factors(k, v, rho, delta, mix), rho, q, state0)
+
+
+GUARDED_FORMS = {"kernel": _guarded_kernel, "loop": _guarded_loop}
+
 
 def _guard_inputs(T, with_mix, state0):
     """Writes that alternate between large and small, so that the guard clamps some states and
@@ -264,17 +276,19 @@ def _guard_inputs(T, with_mix, state0):
 @pytest.mark.parametrize("T", [1, 16, 37, 130])
 @pytest.mark.parametrize("with_mix", [False, True])
 @pytest.mark.parametrize("state0", [None, "random"])
-def test_guarded_kernel_equals_reference(T, with_mix, state0):
-    _assert_matches_reference(_guarded_kernel(), _guard_inputs(T, with_mix, state0), guard=True)
+@pytest.mark.parametrize("form", GUARDED_FORMS)
+def test_guarded_fast_forms_equal_reference(T, with_mix, state0, form):
+    _assert_matches_reference(GUARDED_FORMS[form](), _guard_inputs(T, with_mix, state0), guard=True)
 
 
-def test_guarded_kernel_survives_extreme_retention():
+@pytest.mark.parametrize("form", GUARDED_FORMS)
+def test_guarded_fast_forms_survive_extreme_retention(form):
     """ρ = 0 and ρ ~ 1e-30 mixed. Not ρ = 1: with no write the state keeps its norm, 1 when the guard
     has clamped it, which is the guard's kink, where rounding picks between two gradients."""
     x = _guard_inputs(48, True, "random")
     rho = x["rho"].detach().clone()
     rho[..., ::3], rho[..., 2::6] = 0.0, 1e-30
     x["rho"] = rho
-    fast = _assert_matches_reference(_guarded_kernel(), x, floor=1.0, guard=True)
+    fast = _assert_matches_reference(GUARDED_FORMS[form](), x, floor=1.0, guard=True)
     for name, value in fast.items():
         assert torch.isfinite(value).all(), name
