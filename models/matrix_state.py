@@ -84,11 +84,35 @@ def decay_matrix(log_rho):  # (B, H, T) -> (B, H, T, T), [t, s] = Π_{s<u≤t} �
     are then masked to exact zeros with zero gradient (no inf, no NaN); decays below e^-80 ≈ 2e-35
     become e^-80, which keeps exp out of its slow denormal path (over 10x slower on CPU) at no visible cost.
     """
-    T = log_rho.size(-1)
-    cum = log_rho.double().cumsum(-1)
-    causal = torch.ones(T, T, dtype=torch.bool, device=log_rho.device).tril()
-    exponent = (cum.unsqueeze(-1) - cum.unsqueeze(-2)).to(log_rho.dtype)
-    return exponent.clamp(-80.0, 0.0).exp().masked_fill(~causal, 0.0)
+    return _DecayMatrix.apply(log_rho)
+
+
+class _DecayMatrix(torch.autograd.Function):
+    """decay_matrix with its backward written out: with G = dL/dD ⊙ D where an entry is causal and
+    not clamped, dL/dcum_t = Σ_s G[t, s] - Σ_s G[s, t], and dL/dlog ρ_u = Σ_{t≥u} dL/dcum_t. Autograd
+    would differentiate the float64 difference, the clamp and the mask one by one over T×T
+    tensors, which on a CPU costs more than the rest of the chunked form's backward."""
+
+    @staticmethod
+    def forward(ctx, log_rho):
+        T = log_rho.size(-1)
+        cum = log_rho.double().cumsum(-1)
+        causal = torch.ones(T, T, dtype=torch.bool, device=log_rho.device).tril()
+        decay = (cum.unsqueeze(-1) - cum.unsqueeze(-2)).to(log_rho.dtype)
+        decay = decay.clamp_(-80.0, 0.0).exp_().masked_fill_(~causal, 0.0)
+        ctx.save_for_backward(decay)
+        return decay
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):
+        (decay,) = ctx.saved_tensors
+        g = grad * decay
+        clamped = torch.tensor(-80.0, dtype=decay.dtype).exp().item()  # the value of every clamped entry
+        g = g.masked_fill_(decay <= clamped, 0.0)  # masked (0) and clamped entries have no gradient
+        # In float64, as autograd took them: the two sums nearly cancel for long-lived states.
+        grad_cum = g.sum(-1, dtype=torch.float64) - g.sum(-2, dtype=torch.float64)
+        return grad_cum.flip(-1).cumsum(-1).flip(-1).to(grad.dtype)
 
 
 def _chunks(x, length):  # (B, H, T, ...) -> (B, H, N, length, ...), zero-padded at the end
