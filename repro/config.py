@@ -42,8 +42,14 @@ class Run:
         return f"results/runs/{self.name}"
 
 
+# `snakemake --config key=false` passes the string "false" (Snakemake reads only True and False as
+# booleans); a boolean setting accepts the spellings YAML 1.1 gives a boolean, in any case.
+BOOLEAN_SPELLINGS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
+
+
 def _validator_filling_defaults():
-    """A Draft 7 validator that also writes each schema default into the instance."""
+    """A Draft 7 validator that also writes each schema default into the instance and reads a
+    boolean setting given as a word (BOOLEAN_SPELLINGS) as that boolean."""
     base = jsonschema.Draft7Validator
 
     def fill_defaults(validator, properties, instance, schema):
@@ -51,6 +57,9 @@ def _validator_filling_defaults():
             for key, subschema in properties.items():
                 if "default" in subschema:
                     instance.setdefault(key, json.loads(json.dumps(subschema["default"])))
+                value = instance.get(key)
+                if subschema.get("type") == "boolean" and isinstance(value, str) and value.lower() in BOOLEAN_SPELLINGS:
+                    instance[key] = BOOLEAN_SPELLINGS[value.lower()]
         yield from base.VALIDATORS["properties"](validator, properties, instance, schema)
 
     return jsonschema.validators.extend(base, {"properties": fill_defaults})

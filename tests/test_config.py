@@ -37,6 +37,7 @@ def broken(config, edit):
     (lambda c: c["recipes"]["R-LM"].update(lr="3e-4"), "recipes.R-LM.lr': '3e-4' is not of type 'number'"),
     (lambda c: c["recipes"]["R-AR"].update(batch_size=3.5), "recipes.R-AR.batch_size': 3.5 is not of type 'integer'"),
     (lambda c: c.update(device="tpu"), "device': 'tpu' is not one of ['auto', 'cpu', 'cuda', 'mps']"),
+    (lambda c: c.update(wikitext_require_official="maybe"), "wikitext_require_official': 'maybe' is not of type 'boolean'"),
     (lambda c: c["recipes"]["R-LM"]["eval"].update(compare_batches=100), "recipes.R-LM.eval.compare_batches': 100"),
     (lambda c: c["experiments"]["recall"].update(modes=["causal"]), "experiments.recall.modes.0': 'causal' is not one of ['faithful', 'corrected']"),
     (lambda c: c["benchmark"]["variants"].append("unimatrix_cor"),
@@ -65,6 +66,15 @@ def test_bad_config_names_the_key_and_the_valid_values(paper_config, edit, messa
     if "valid: " in message:  # the whole list of valid values is named
         listed = str(error.value).split("valid: ")[1].split(", ")
         assert len(listed) > 1 and all(name.strip() for name in listed)
+
+
+@pytest.mark.parametrize("typed, read", [("false", False), ("False", False), ("no", False), ("off", False),
+                                         ("true", True), ("TRUE", True), ("yes", True), ("on", True)])
+def test_a_boolean_setting_typed_as_a_word_is_that_boolean(paper_config, typed, read):
+    """What `snakemake --config wikitext_require_official=false` passes (the string "false")."""
+    config = broken(paper_config, lambda c: c.update(wikitext_require_official=typed, flush_denormals=typed))
+    validate(config)
+    assert config["wikitext_require_official"] is read and config["flush_denormals"] is read
 
 
 def test_defaults_are_filled():
