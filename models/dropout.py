@@ -1,13 +1,12 @@
 """Dropout, and attention with dropout on its weights, whose CPU masks are drawn fast.
 
-On the CPU, torch draws a dropout mask with `bernoulli_`, one Mersenne-Twister double per element,
-in one thread: on a 2-core x86 machine (torch 2.13) 6.3 ns per element, so that a recall training
-step of the paper's Transformer took 203 ms with dropout 0.1 and 95 ms without. Here a CPU mask
-comes from NumPy's PCG64 instead (float32 uniforms, 1.9 ns per element), seeded by one draw from
+On the CPU, torch draws a dropout mask with `bernoulli_`, one Mersenne-Twister double per element
+in one thread, slow enough to be half of a small model's training step
+(benchmarks/measured/PERFORMANCE.md). Here a CPU mask comes from NumPy's PCG64 instead (float32
+uniforms, about three times faster per element), seeded by one draw from
 torch's default generator, so the run seed still decides every mask and the same seed gives the
 same masks. An element is kept where its uniform u ≥ p, and the kept ones are scaled by 1/(1 − p),
-as torch's dropout does: that step now takes 157 ms. Elsewhere (CUDA, MPS) torch's own fused
-dropout runs.
+as torch's dropout does. Elsewhere (CUDA, MPS) torch's own fused dropout runs.
 """
 import math
 

@@ -4,9 +4,9 @@
 
 as two sequential Triton kernels, forward and backward, one launch each for the whole sequence:
 the fast form on CUDA of UniMatrix-Discovery. The guard is not linear in the state, so there is no
-chunked form; the per-token loop in PyTorch launches several kernels per token and direction, which
-made a Discovery training step 18x the Core's on the H100 (replayed graphs; 2.6x with these
-kernels). Here one program per (batch, head) walks the tokens with the S×S state in registers.
+chunked form; the per-token loop in PyTorch launches several kernels per token and direction, and
+a GPU step is launch-bound. Here one program per (batch, head) walks the tokens with the S×S state
+in registers.
 W_t, the write of any rule (outer, diagonal, symmetric, mixed), comes in computed
 (models/matrix_state.state_writes), so autograd takes its gradient on to k, v, δ, the mixing
 weights and the (1 - ρ) factor.

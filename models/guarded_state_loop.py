@@ -4,9 +4,8 @@
 
 as a PyTorch loop over the tokens with a backward of its own: UniMatrix-Discovery's fast form off
 CUDA. The guard is not linear in the state, so the loop stays; what goes is autograd's record of
-it and every (B, H, T, S, S) tensor but the states and their gradients. On this project's CPU, run
-by run side by side, a UniMatrix-Discovery recall training step took 330-470 ms with it and
-600-830 ms with the reference (the CPU's speed drifted by 1.3x between runs). Each write comes as factors of rank R plus
+it and every (B, H, T, S, S) tensor but the states and their gradients, which roughly halves a
+Discovery training step on the CPU (benchmarks/measured/PERFORMANCE.md). Each write comes as factors of rank R plus
 a diagonal, W_t = Σ_r left_{t,r} right_{t,r}ᵀ + Diag(diag_t) (RuleMix: R = 2, see
 models/matrix_state.write_factors), so W is never formed. The reference (models/matrix_state.py)
 forms every W_t and leaves autograd ~10 nodes per token to record and replay; here the forward

@@ -16,8 +16,9 @@ TF32 would cost ~1e-3 relative error) and the in-chunk cumulative log ρ is floa
 models/matrix_state.decay_matrix.
 
 Why not a library kernel: flash-linear-attention's chunk_simple_gla computes this forward, but
-refuses its backward on Hopper with Triton < 3.7.1 (the H100 here has 3.6), and its first call
-compiled and autotuned for ~2 min. These compile in seconds and run on any Triton GPU.
+refuses its backward on Hopper with Triton < 3.7.1, and its first call on a machine compiles and
+autotunes for minutes. These compile in seconds and run on any Triton GPU
+(benchmarks/measured/PERFORMANCE.md).
 
 Layouts: time-major. q, k, v (B, T, H, S) with heads and entries contiguous and any batch and
 token strides (IN_B, IN_T, shared), so the model's slices of one projection pass without a copy;
@@ -145,8 +146,8 @@ def _backward(Q, K, V, RHO, IN_B, IN_T, RHO_B, RHO_T, STATES, DR, DS_END, DQ, DK
         tl.store(DS0 + pid * S * S + square, grad, mask=square_ok)
 
 
-# Tokens per chunk. H100, paper-size training step (B = 16, T = 128), replayed graph: 16 took
-# 1.31 ms, 32 1.41, 64 4.26 (more registers than fit); 4 warps were level with 8, faster than 2.
+# Tokens per chunk: the fastest for the paper-size training step on a GPU (64 needs more registers
+# than fit); 4 warps were level with 8 and faster than 2.
 CHUNK = 16
 NUM_WARPS = 4
 

@@ -1,6 +1,6 @@
 """Forward passes captured as CUDA graphs: replaying one runs the same kernels on the same
 buffers, so its outputs are those of the eager pass, without Python's per-operation launch cost
-(which dominates small models at short lengths: milliseconds per pass on the H100 here). Used by
+(which dominates small models at short lengths). Used by
 the throughput study and by evaluation; training steps: repro/optimisation_step.py."""
 from collections.abc import Callable
 

@@ -1,9 +1,9 @@
 """Run a pipeline step, `python -m <module> <argv> > <log> 2>&1`, inside the calling process.
 
 Most of the DAG's jobs are small Python steps (one training or evaluation run each), and a fresh
-interpreter costs each of them the torch import and, on a GPU, the CUDA start before any work:
-about 2 s per job on a laptop CPU and 10 s on the H100 we measured (5 s of it `import torch`),
-several times the work of a small run there. When Snakemake runs one job at a time, the step
+interpreter costs each of them the torch import and, on a GPU, the CUDA start before any work,
+several times the work of a small run there (benchmarks/measured/PERFORMANCE.md). When Snakemake
+runs one job at a time, the step
 runs in Snakemake's own process instead (workflow/rules/common.smk decides). Each step seeds
 torch and sets its thread count and determinism itself, so its output does not depend on what
 ran before it in the process (tests/test_in_process.py holds that, bit for bit). The timing jobs

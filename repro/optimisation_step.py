@@ -1,9 +1,9 @@
 """One optimisation step of training (spec §1.2): forward and loss, backward, global-norm clipping
 of each parameter group, AdamW. Eager, or on CUDA captured once as a CUDA graph and replayed.
 
-The paper's models are small, so on a GPU an eager step is mostly Python launching kernels: on
-the H100 one Transformer step takes 7.2 ms eager and 1.1 ms replayed, UniMatrix-Discovery 168 and
-20 ms (benchmarks/measured/h100/train_step.csv). A replay runs the kernels the capture recorded,
+The paper's models are small, so on a GPU an eager step is mostly Python launching kernels
+(benchmarks/measured/h100/train_step.csv: several times the replayed step). A replay runs the
+kernels the capture recorded,
 on the new batch copied into the graph's input buffers, so it computes the step the eager code
 computes. Its numbers are not bit-identical to eager CUDA training (AdamW keeps its step count on
 the device, dropout draws from the graph's offsets of the same Philox stream), but they are as

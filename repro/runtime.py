@@ -16,9 +16,8 @@ def configure_cpu(settings: dict) -> None:
     """Threads and denormals of the CPU ops. Flushing denormals (config `flush_denormals`, as
     TensorFlow does on CPU by default): results below 1.2e-38 become 0, and inputs that small are
     read as 0. Without it, the tiny products of the decays and saturated gates arrive as
-    denormals, which x86 CPUs handle in microcode: on this project's CPU a UniMatrix-Core recall
-    training step took 359 ms instead of 239, UniMatrix-Discovery's 1334 instead of 668. Threads
-    that torch starts later inherit the setting."""
+    denormals, which x86 CPUs handle in microcode, up to twice as slowly
+    (benchmarks/measured/PERFORMANCE.md). Threads that torch starts later inherit the setting."""
     torch.set_num_threads(settings["torch_threads"])
     torch.set_flush_denormal(settings["flush_denormals"])
 
@@ -27,8 +26,7 @@ def configure_torch(settings: dict) -> None:
     configure_cpu(settings)
     torch.use_deterministic_algorithms(True, warn_only=True)
     # With deterministic algorithms on, torch also fills every new tensor from empty() with NaN, a
-    # guard against reading memory never written: 16 MB of states per depth step in Discovery's
-    # recurrence (9 ms on this CPU), ~8% of a recall training step of the Transformer or the Core,
+    # guard against reading memory never written that costs a few percent of a CPU training step
     # and a kernel per buffer in a replayed CUDA graph. Nothing here reads such memory: the runs
     # are bit-reproducible without the fill (tests/test_training.py).
     torch.utils.deterministic.fill_uninitialized_memory = False

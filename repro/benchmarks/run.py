@@ -1,7 +1,6 @@
 """One timing job of the pipeline: every measurement of one variant (throughput and training step,
 in each of its recurrence forms; spec §5.5), one after another in one process of its own. One
-interpreter start and one device initialisation then serve them all (~6 s each on the H100 host
-here), and nothing set by other jobs (torch's deterministic algorithms, Snakemake's threads) shares
+interpreter start and one device initialisation then serve them all, and nothing set by other jobs (torch's deterministic algorithms, Snakemake's threads) shares
 the process. Writes {"variant", "pieces": [one piece per measurement, see harness.piece]}.
 
 In the pipeline:  snakemake --cores 1 results/benchmarks/unimatrix_core.json

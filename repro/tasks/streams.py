@@ -6,7 +6,7 @@ the recipe names (the run seed for training, a data seed for evaluation), not by
 default config the 81 recall runs of the paper's recipe train on three streams (one per seed) and
 are evaluated on four sets, and the triple models of a (mode, seed) train and are evaluated on the
 same batches. Drawing them is per-example Python whose random order the spec fixes (spec §5.1,
-§5.2.3): on the H100 host it was most of a small run's time (7.8 of 8.4 s of one Typed-Latent run).
+§5.2.3), which on a GPU host was most of a small run's time.
 """
 import functools
 

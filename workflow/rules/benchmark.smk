@@ -11,10 +11,8 @@ rule benchmark:
     # Every core: no other job runs beside a timing job and disturbs its clock. The job itself
     # uses torch_threads (in its settings), as every job does. A process of its own, unlike the
     # other steps (repro/in_process.py): nothing set by earlier jobs in Snakemake's process (e.g.
-    # torch's deterministic algorithms) may change what it times. Measured when these jobs ran in
-    # Snakemake's process (H100, whole pipeline, a9a93ba, reverted): eager times 0.6-8.5x those of a
-    # process of its own (median 2.3x), memory counts 2.1 GB higher (tensors of earlier jobs); graph
-    # replays unchanged.
+    # torch's deterministic algorithms, tensors left alive) may change what it times: in Snakemake's
+    # process eager times came out up to 8x slower (benchmarks/measured/PERFORMANCE.md).
     threads: workflow.cores
     log:
         "results/benchmarks/{variant}.log",
