@@ -234,11 +234,32 @@ def train_settings(config: dict, run: Run) -> dict:
     return settings
 
 
+# Keys of a run's training settings that name it rather than decide what it computes.
+RUN_NAME_KEYS = ("run", "experiment", "variant")
+
+
+def trained_by(config: dict) -> dict:
+    """Run -> the run whose checkpoint it is evaluated from: of the runs whose training settings are
+    the same but for names (RUN_NAME_KEYS), the one whose name sorts first (so that the order of the
+    config's keys, which overlays may change, changes nothing). Two experiments that ask for the same
+    training (rffn_pilot80's Transformer is lm's, Table 5's 32-slot SparsePointer is Table 4's) then
+    train it once."""
+    groups = {}
+    for run in runs(config):
+        settings = train_settings(config, run)
+        groups.setdefault(settings_hash({k: v for k, v in settings.items() if k not in RUN_NAME_KEYS}), []).append(run)
+    return {run: min(group, key=lambda r: r.name) for group in groups.values() for run in group}
+
+
 def eval_settings(config: dict, run: Run) -> dict:
-    """Everything that determines a run's evaluation given its checkpoint."""
+    """Everything that determines a run's evaluation given its checkpoint, and the run it is."""
     recipe = recipe_for(config, run.experiment, run.variant)
     return {
         "run": run.name,
+        "experiment": run.experiment,
+        "variant": run.variant,
+        "mode": run.mode,
+        "seed": run.seed,
         "task": recipe["task"],
         "eval": recipe["eval"],
         "device": config["device"],

@@ -60,7 +60,8 @@ def main(argv=None) -> None:
     train_settings = checkpoint["settings"]
     manifest = json.loads(open(args.manifest).read()) if args.manifest else {}
     write_json_atomically({
-        **{key: train_settings[key] for key in ("run", "experiment", "variant", "mode", "seed")},
+        **{key: eval_settings[key] for key in ("run", "experiment", "variant", "mode", "seed")},
+        "trained_as": train_settings["run"],  # another experiment's run where both train the same
         "data_deviation": manifest.get("train_split_deviation"),
         "metrics": metrics,
         "train_losses": checkpoint["record"]["losses"],

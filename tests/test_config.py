@@ -2,7 +2,8 @@ import copy
 
 import pytest
 
-from repro.config import ConfigError, benchmark_jobs, benchmark_settings, benchmark_variant_settings, load, runs, train_settings, validate
+from repro.config import (ConfigError, Run, benchmark_jobs, benchmark_settings, benchmark_variant_settings, load, runs,
+                          train_settings, trained_by, validate)
 
 from conftest import REPO
 
@@ -75,6 +76,28 @@ def test_a_boolean_setting_typed_as_a_word_is_that_boolean(paper_config, typed, 
     config = broken(paper_config, lambda c: c.update(wikitext_require_official=typed, flush_denormals=typed))
     validate(config)
     assert config["wikitext_require_official"] is read and config["flush_denormals"] is read
+
+
+def test_runs_that_train_the_same_are_trained_once(paper_config):
+    table = trained_by(paper_config)
+    shared = {run: by for run, by in table.items() if by != run}
+    # rffn_pilot80 trains lm's Transformer (same recipe but for the evaluation); Table 5's 32 slots with
+    # pointer logits and write gate is Table 4's no-dropout SparsePointer under another name
+    assert shared == {
+        **{Run("rffn_pilot80", "transformer", "faithful", seed): Run("lm", "transformer", "faithful", seed)
+           for seed in paper_config["recipes"]["R-LM-64"]["seeds"]},
+        **{Run("sparse_pointer_ablation", "sparse_pointer_slots32", "faithful", seed): Run("retrieval", "sparse_pointer", "faithful", seed)
+           for seed in paper_config["recipes"]["R-ABL"]["seeds"]},
+    }
+    for run, by in shared.items():
+        differing = {k for k, v in train_settings(paper_config, run).items() if train_settings(paper_config, by)[k] != v}
+        assert differing == {"run", "experiment"} | ({"variant"} if run.variant != by.variant else set())
+
+
+def test_a_setting_of_one_experiment_parts_its_run_from_the_other(paper_config):
+    config = broken(paper_config, lambda c: c["experiments"]["rffn_pilot80"]["overrides"].update(transformer={"lr": 1e-3}))
+    validate(config)
+    assert all(by == run for run, by in trained_by(config).items() if run.experiment == "rffn_pilot80")
 
 
 def test_defaults_are_filled():

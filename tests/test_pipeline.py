@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from conftest import REPO
-from repro.config import load, runs
+from repro.config import load, runs, trained_by
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 SMOKE_CONFIG = load(REPO / "config" / "config.yaml", REPO / "config" / "smoke.yaml")
@@ -80,9 +80,12 @@ def test_smoke_dag_builds_the_report(workdir):
         assert (workdir / path).stat().st_size > 0, path
     assert len(SMOKE_RUNS) == 63 and len(tables) == 14 and len(BENCHMARK_JOBS) == 2
     assert (workdir / "paper/build/main.pdf").read_bytes().startswith(b"%PDF")
+    trained = {by.directory for by in trained_by(SMOKE_CONFIG).values()}
+    assert len(trained) < len(SMOKE_RUNS)  # the smoke config too has runs that another experiment trains
     for run in SMOKE_RUNS:
-        for name in ("model.pt", "metrics.json", "train.log", "train_benchmark.tsv"):
-            assert (workdir / run / name).is_file(), f"{run}/{name}"
+        assert (workdir / run / "metrics.json").is_file(), run
+        for name in ("model.pt", "train.log", "train_benchmark.tsv"):
+            assert (workdir / run / name).is_file() == (run in trained), f"{run}/{name}"
 
 
 def test_nothing_to_do_after_a_complete_run(workdir):

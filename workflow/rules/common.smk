@@ -21,6 +21,7 @@ from repro.config import (
     table_experiments,
     table_spec,
     train_settings,
+    trained_by,
     validate,
 )
 
@@ -33,6 +34,7 @@ RUN_DIR = "results/runs/{experiment}/{variant}/{mode}/seed{seed}"
 EXPERIMENTS = list(config["experiments"])
 TABLES = list(config["report"]["tables"])
 TRIPLE_RECIPE = config["recipes"][config["experiments"]["triple"]["recipe"]]
+TRAINED_BY = trained_by(config)  # run -> the run that trains its checkpoint (itself, or an identical one)
 RESULT_SETS = benchmark_result_sets(config)  # name -> folder of its throughput.csv and train_step.csv
 
 
