@@ -81,6 +81,7 @@ def validate(config: dict) -> dict:
     _check_references(config)
     _check_fix_effects(config)
     _check_benchmark(config)
+    _check_data(config)
     return config
 
 
@@ -130,6 +131,22 @@ def _check_fix_effects(config: dict) -> None:
                 raise ConfigError(f"{key}: {_one_of('experiment', experiment, experiments)}")
             if variant not in experiments[experiment]["variants"]:
                 raise ConfigError(f"{key}: {_one_of('variant of this experiment', variant, experiments[experiment]['variants'])}")
+
+
+def _check_data(config: dict) -> None:
+    """A local WikiText-2 directory holds the splits the LM runs read, before any job reads them."""
+    directory = config["wikitext_dir"]
+    if directory is None:
+        return
+    needed = [f"wiki.{split}.raw" for split in ("valid", config["wikitext_train_split"])]
+    missing = [name for name in needed if not (Path(directory) / name).is_file()]
+    if missing:
+        hint = ("; with wiki.test.raw alone, --config wikitext_train_split=test trains on the test split "
+                "(the report then says so)") if missing == ["wiki.train.raw"] else ""
+        raise ConfigError(
+            f"config key 'wikitext_dir': {directory!r} ({Path(directory).resolve()}) has no {' or '.join(missing)}; "
+            f"valid: a directory holding {' and '.join(needed)} (wikitext_train_split={config['wikitext_train_split']!r} "
+            f"trains on the second), or no wikitext_dir to read the Hugging Face hub{hint}")
 
 
 def _check_benchmark(config: dict) -> None:

@@ -39,6 +39,13 @@ def broken(config, edit):
     (lambda c: c["recipes"]["R-AR"].update(batch_size=3.5), "recipes.R-AR.batch_size': 3.5 is not of type 'integer'"),
     (lambda c: c.update(device="tpu"), "device': 'tpu' is not one of ['auto', 'cpu', 'cuda', 'mps']"),
     (lambda c: c.update(wikitext_require_official="maybe"), "wikitext_require_official': 'maybe' is not of type 'boolean'"),
+    (lambda c: c["variants"]["sparse_pointer"].update(slotz=16),
+     "variants.sparse_pointer': 'slotz' is not one of ['label', 'family', 'paper_name', 'modes', 'd_model', 'depth'"),
+    (lambda c: c["variants"]["transformer"].update(slots=16),
+     "variants.transformer': 'slots' is not one of ['label', 'family', 'paper_name', 'modes', 'd_model', 'n_layers', 'n_heads']"),
+    (lambda c: c["variants"]["mamba2"].pop("d_state"), "variants.mamba2': 'd_state' is a required property"),
+    (lambda c: c.update(wikitext_dir="/no/such/dir"),
+     "wikitext_dir': '/no/such/dir' (/no/such/dir) has no wiki.valid.raw or wiki.train.raw; valid: a directory holding"),
     (lambda c: c["recipes"]["R-LM"]["eval"].update(compare_batches=100), "recipes.R-LM.eval.compare_batches': 100"),
     (lambda c: c["experiments"]["recall"].update(modes=["causal"]), "experiments.recall.modes.0': 'causal' is not one of ['faithful', 'corrected']"),
     (lambda c: c["benchmark"]["variants"].append("unimatrix_cor"),
@@ -98,6 +105,14 @@ def test_a_setting_of_one_experiment_parts_its_run_from_the_other(paper_config):
     config = broken(paper_config, lambda c: c["experiments"]["rffn_pilot80"]["overrides"].update(transformer={"lr": 1e-3}))
     validate(config)
     assert all(by == run for run, by in trained_by(config).items() if run.experiment == "rffn_pilot80")
+
+
+def test_a_directory_without_the_training_split_names_the_test_split_option(paper_config, tmp_path):
+    (tmp_path / "wiki.valid.raw").write_text("x")
+    with pytest.raises(ConfigError, match="has no wiki.train.raw; .* --config wikitext_train_split=test"):
+        validate(broken(paper_config, lambda c: c.update(wikitext_dir=str(tmp_path))))
+    (tmp_path / "wiki.test.raw").write_text("x")
+    validate(broken(paper_config, lambda c: c.update(wikitext_dir=str(tmp_path), wikitext_train_split="test")))
 
 
 def test_defaults_are_filled():

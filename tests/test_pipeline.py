@@ -151,6 +151,8 @@ def test_lint_reports_nothing(workdir):
     ({"experiments": {"lm": {"variants": ["transformer", "unimatrix_cor"]}}},
      "experiments.lm.variants.1': 'unimatrix_cor' is not a known variant; valid: mamba2, "),
     ({"recipes": {"R-LM": {"steps": -1}}}, "recipes.R-LM.steps': -1 is less than the minimum of 1"),
+    ({"variants": {"unimatrix_core": {"slotz": 16}}}, "variants.unimatrix_core': 'slotz' is not one of"),
+    ({"wikitext_dir": "no/such/dir"}, "wikitext_dir': 'no/such/dir'"),
 ])
 def test_bad_config_fails_before_any_job(workdir, content, message):
     before = sorted(p for p in (workdir / "results").rglob("*"))
