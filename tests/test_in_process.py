@@ -12,6 +12,8 @@ from conftest import REPO
 from repro.config import Run, load, train_settings
 from repro.in_process import StepFailed, run
 
+pytestmark = pytest.mark.slow  # trains runs in and out of process
+
 
 def settings_of(variant: str, torch_threads: int = 1) -> str:
     config = load(REPO / "config" / "config.yaml", REPO / "config" / "smoke.yaml")

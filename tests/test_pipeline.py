@@ -16,6 +16,8 @@ import yaml
 from conftest import REPO
 from repro.config import load, runs, trained_by
 
+pytestmark = pytest.mark.slow  # the smoke DAG end to end
+
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 SMOKE_CONFIG = load(REPO / "config" / "config.yaml", REPO / "config" / "smoke.yaml")
 SMOKE_RUNS = {run.directory for run in runs(SMOKE_CONFIG)}

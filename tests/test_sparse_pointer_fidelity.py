@@ -12,6 +12,8 @@ import sparse_pointer_transcription as transcription
 from models import build_model
 from repro.tasks import recall
 
+pytestmark = pytest.mark.slow  # a per-token transcription over many positions
+
 VARIANTS = yaml.safe_load((Path(__file__).parents[1] / "config" / "config.yaml").read_text())["variants"]
 SEQ_LEN = 64  # 4 pairs and 49 filler tokens: every slot count below fills and evicts
 CASES = {  # name: (variant, its write gate's bias, or None for the initialised one)

@@ -12,6 +12,8 @@ from repro.train import train
 
 from conftest import REPO
 
+pytestmark = pytest.mark.slow  # trains runs
+
 
 def tiny_run(variant, **recipe):
     config = load(REPO / "config" / "config.yaml", REPO / "config" / "smoke.yaml")

@@ -17,6 +17,8 @@ from repro.train_staged import train
 
 from conftest import REPO
 
+pytestmark = pytest.mark.slow  # trains runs
+
 TABLE = triple.lookup_table(124)
 
 
