@@ -53,6 +53,12 @@ def run_of(wildcards):
     return Run(wildcards.experiment, wildcards.variant, wildcards.mode, int(wildcards.seed))
 
 
+def trainer_of(wildcards):
+    """The run that trains this run's checkpoint: itself, or one that trains the same (TRAINED_BY)."""
+    run = run_of(wildcards)
+    return TRAINED_BY.get(run, run)
+
+
 def task_of(wildcards):
     return train_settings(config, run_of(wildcards))["task"]
 

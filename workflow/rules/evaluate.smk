@@ -1,14 +1,14 @@
 rule evaluate:
     input:
         unpack(eval_data),
-        checkpoint=lambda wildcards: f"{TRAINED_BY[run_of(wildcards)].directory}/model.pt",
+        checkpoint=lambda wildcards: f"{trainer_of(wildcards).directory}/model.pt",
     output:
         metrics=f"{RUN_DIR}/metrics.json",
     params:
         settings=lambda wildcards: as_json(eval_settings(config, run_of(wildcards))),
         # Ties the metrics to the training settings too: a changed recipe reruns the evaluation
         # even where its checkpoint was deleted, and a stale checkpoint is refused.
-        trained_with=lambda wildcards: settings_hash(train_settings(config, TRAINED_BY[run_of(wildcards)])),
+        trained_with=lambda wildcards: settings_hash(train_settings(config, trainer_of(wildcards))),
         data=lambda wildcards, input: (
             [f"--data=valid={input.valid}", f"--manifest={input.manifest}"] if "valid" in input.keys() else []
         ),
