@@ -1,5 +1,6 @@
 """Read the config once: validate it, fill defaults, expand the run table, and resolve the
 settings of every node. Imported by the Snakefile, so it must stay free of torch."""
+import csv
 import hashlib
 import json
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = REPO / "workflow" / "schemas" / "config.schema.yaml"
+CLAIMS_SCHEMA_PATH = REPO / "workflow" / "schemas" / "claims.schema.yaml"
 # Keys of a variant that describe it for people, not the model: changing them retrains nothing.
 VARIANT_DESCRIPTION_KEYS = ("label", "paper_name", "modes")
 # Throughput study: families that models.build_model builds without a recurrence (the `recurrence`
@@ -69,20 +71,60 @@ def _key_path(error) -> str:
     return ".".join(str(part) for part in error.absolute_path) or "<top level>"
 
 
-def validate(config: dict) -> dict:
-    """Check the config against the schema and its cross-references; fill defaults in place.
-    Raises ConfigError naming the bad key and what would be valid."""
-    schema = yaml.safe_load(SCHEMA_PATH.read_text())
-    errors = sorted(_validator_filling_defaults()(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
+def _check_schema(schema_path: Path, instance: dict, what: str) -> None:
+    """Fill the schema's defaults into `instance`; raise ConfigError naming the first bad key."""
+    schema = yaml.safe_load(schema_path.read_text())
+    errors = sorted(_validator_filling_defaults()(schema).iter_errors(instance), key=lambda e: list(e.absolute_path))
     if errors:
         # The deepest error is the precise one; if/then wrappers only repeat it.
         error = max(errors, key=lambda e: len(e.absolute_path))
-        raise ConfigError(f"config key '{_key_path(error)}': {error.message}")
+        raise ConfigError(f"{what} key '{_key_path(error)}': {error.message}")
+
+
+def validate(config: dict) -> dict:
+    """Check the config against the schema and its cross-references; fill defaults in place.
+    Raises ConfigError naming the bad key and what would be valid."""
+    _check_schema(SCHEMA_PATH, config, "config")
     _check_references(config)
     _check_fix_effects(config)
     _check_benchmark(config)
     _check_data(config)
     return config
+
+
+def validate_claims(claims: dict, config: dict, reported_keys: set) -> dict:
+    """paper/claims.yaml against its schema, the config's experiments and variants, and the keys of
+    paper/reported.csv (`experiment/model/metric`). Raises ConfigError naming the claim's key."""
+    _check_schema(CLAIMS_SCHEMA_PATH, claims, "claims.yaml")
+    experiments = config["experiments"]
+    seen = set()
+    for i, claim in enumerate(claims["claims"]):
+        where = f"claims.yaml key 'claims.{i}"
+        if claim["id"] in seen:
+            raise ConfigError(f"{where}.id': {claim['id']!r} is the id of an earlier claim; ids are unique")
+        seen.add(claim["id"])
+        if claim["experiment"] not in experiments:
+            raise ConfigError(f"{where}.experiment': {_one_of('experiment', claim['experiment'], experiments)}")
+        experiment = claim["experiment"]
+        own = experiments[experiment]["variants"]
+        named = [("variant", claim["variant"]), *[(f"than.{j}.variant", other["variant"]) for j, other in enumerate(claim.get("than", []))]]
+        if "reference" in claim:
+            named.append(("reference", claim["reference"]))
+        for key, variant in named:
+            if variant not in own:
+                raise ConfigError(f"{where}.{key}': {_one_of(f'variant of experiment {experiment}', variant, own)}")
+        keys = [("paper", claim["paper"]), *[(f"than.{j}.paper", other["paper"]) for j, other in enumerate(claim.get("than", [])) if "paper" in other],
+                *[(f"paper_seeds.{j}.{side}", pair[side]) for j, pair in enumerate(claim.get("paper_seeds", [])) for side in ("variant", "than")]]
+        for key, value in keys:
+            if value not in reported_keys:
+                raise ConfigError(f"{where}.{key}': {value!r} is not a key of paper/reported.csv (experiment/model/metric)")
+    return claims
+
+
+def reported_keys(path) -> set:
+    """The `experiment/model/metric` keys of paper/reported.csv (read without pandas: the Snakefile imports this)."""
+    with open(path, newline="") as stream:
+        return {f"{row['experiment']}/{row['model']}/{row['metric']}" for row in csv.DictReader(stream)}
 
 
 def _one_of(kind: str, value, valid) -> str:

@@ -1,8 +1,11 @@
-# Read the config once: validate it (schema + references, defaults filled) and build the run table.
+# Read the config once: validate it (schema + references, defaults filled) and the claims
+# (paper/claims.yaml against its schema, the config and paper/reported.csv), and build the run table.
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+import yaml
 
 sys.path.insert(0, workflow.basedir)
 
@@ -15,6 +18,7 @@ from repro.config import (
     benchmark_variant_settings,
     eval_pairs,
     eval_settings,
+    reported_keys,
     runs,
     settings_hash,
     slot_ladder,
@@ -23,10 +27,12 @@ from repro.config import (
     train_settings,
     trained_by,
     validate,
+    validate_claims,
 )
 
 try:
     validate(config)
+    validate_claims(yaml.safe_load(Path("paper/claims.yaml").read_text()), config, reported_keys("paper/reported.csv"))
 except ConfigError as error:
     sys.exit(f"Configuration error: {error}")
 
