@@ -1,5 +1,5 @@
-"""The training loop of every single-phase experiment: AdamW, constant LR, global-norm clipping
-(spec §1.2). A staged recipe (one with `stages`) goes to repro/train_staged.py.
+"""The training loop of every run: AdamW, constant LR, global-norm clipping (spec §1.2), over the
+phases of the task's curriculum (repro/curriculum.py).
 
 Run by hand: python -m repro.train --settings '<json>' --checkpoint out/model.pt [--data train=...]
 """
@@ -8,12 +8,10 @@ import json
 import sys
 import time
 
-import torch
 from tqdm import tqdm
 
 from models import count_params
 from repro import device as devices
-from repro import train_staged
 from repro.artifacts import load_data, save_atomically
 from repro.optimisation_step import OptimisationStep
 from repro.runtime import LossRecord, build, configure_torch, optimisation_settings
@@ -22,33 +20,35 @@ from repro.tasks import TASKS
 
 def train(settings: dict, data: dict, progress: bool = True):
     """Train one run; returns (model, record). Raises NonFiniteLoss naming run and step."""
-    if "stages" in settings:
-        return train_staged.train(settings, data, progress)
-    return train_single_phase(settings, data, progress)
-
-
-def train_single_phase(settings: dict, data: dict, progress: bool = True):
     configure_torch(settings)
     device = devices.resolve(settings["device"])
-    task = TASKS[settings["task"]]
     model = build(settings, device)
-    step_once = OptimisationStep(lambda inputs, targets: (task.loss(model(inputs), targets),), [model.parameters()],
+    curriculum = TASKS[settings["task"]].curriculum(model, settings, data, device)
+    step_once = OptimisationStep(curriculum.loss, [module.parameters() for module in curriculum.modules],
                                  **optimisation_settings(settings, device))
+    metrics = curriculum.before_training()
     losses = LossRecord(settings)
     start = time.perf_counter()
-    model.train()
-    bar = tqdm(task.training_batches(settings, data), desc=settings["run"], total=settings["steps"], file=sys.stderr,
-               disable=not progress, mininterval=2)
-    for inputs, targets in bar:
-        loss, = step_once(devices.transfer(inputs, device), devices.transfer(targets, device))
-        losses.add(loss)
-        if losses.values:
-            bar.set_postfix(loss=f"{losses.values[-1]:.4f}", refresh=False)
+    for phase in curriculum.phases():
+        for module in curriculum.modules:
+            module.train()
+        bar = tqdm(phase.batches, desc=" ".join(filter(None, (settings["run"], phase.name))), total=settings["steps"],
+                   file=sys.stderr, disable=not progress, mininterval=2)
+        for batch in bar:
+            batch = tuple(devices.transfer(tensor, device) for tensor in batch)
+            outputs = step_once(*batch)
+            losses.add(outputs[0])
+            curriculum.after_step(batch, outputs)
+            if losses.values:
+                bar.set_postfix(loss=f"{losses.values[-1]:.4f}", refresh=False)
+        losses.read_back()
+        metrics.update(curriculum.after_phase())
     record = {
         "losses": losses.read_back(),
         "train_seconds": time.perf_counter() - start,
         "params": count_params(model),
         "device": devices.describe(device),
+        "metrics": metrics,  # measured during training, e.g. after each stage of a curriculum
     }
     return model, record
 

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from repro.artifacts import write_csv_atomically
-from repro.tasks.triple import N_CLASSES, N_TAGS, N_VALUES, TAG_BASE, TASKS, lookup_table, rule_labels, triple_batch
+from repro.tasks.triple_data import N_CLASSES, N_TAGS, N_VALUES, TAG_BASE, TASKS, lookup_table, rule_labels, triple_batch
 
 
 

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from repro import triple_audit
-from repro.tasks.triple import (BOS, LAYOUT, QUERY, TAG_BASE, TASK_TOKEN_BASE, TASKS, lookup_table, rule_labels,
+from repro.tasks.triple_data import (BOS, LAYOUT, QUERY, TAG_BASE, TASK_TOKEN_BASE, TASKS, lookup_table, rule_labels,
                                 triple_batch)
 
 TABLE = lookup_table(124)

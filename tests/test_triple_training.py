@@ -13,7 +13,7 @@ from repro.config import Run, eval_settings, load, train_settings
 from repro.evaluate import evaluate
 from repro.tasks import triple
 from repro.train import main as train_main
-from repro.train_staged import train
+from repro.train import train
 
 from conftest import REPO
 

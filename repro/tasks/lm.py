@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from repro.cuda_graph import replayed_forward
+from repro.curriculum import SinglePhase
 from repro.device import transfer
 from repro.data.wikitext import PAD_ID, VOCAB_SIZE  # noqa: F401  (part of the task interface)
 
@@ -21,6 +22,10 @@ def training_batches(settings: dict, data: dict):
         starts = torch.randint(0, stream.numel() - length - 1, (settings["batch_size"],), generator=generator)
         windows = stream[starts[:, None] + torch.arange(length + 1)]
         yield windows[:, :-1], windows[:, 1:]
+
+
+def curriculum(model, settings: dict, data: dict, device) -> SinglePhase:
+    return SinglePhase(model, training_batches, loss, settings, data)
 
 
 def loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

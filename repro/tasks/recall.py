@@ -6,6 +6,7 @@ the last target (the value bound to the queried key), predicted at the ANSWER po
 """
 import torch
 
+from repro.curriculum import SinglePhase
 from repro.tasks import final_token, streams
 
 VOCAB_SIZE = 64
@@ -50,6 +51,10 @@ def training_batches(settings: dict, data: dict) -> tuple:
     """The run's batches, in order, from a generator seeded by the run seed (spec §1.3)."""
     return streams.drawn(recall_batch, settings["steps"], settings["seed"], settings["batch_size"], settings["pairs"],
                          settings["seq_len"])
+
+
+def curriculum(model, settings: dict, data: dict, device) -> SinglePhase:
+    return SinglePhase(model, training_batches, loss, settings, data)
 
 
 def loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

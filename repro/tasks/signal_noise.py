@@ -32,6 +32,7 @@ Reference levels: chance 1/16 = 6.25%; "last value written to the queried key" s
 """
 import torch
 
+from repro.curriculum import SinglePhase
 from repro.tasks import final_token, streams
 
 VOCAB_SIZE = 30
@@ -83,6 +84,10 @@ MODEL_KWARGS: dict = {}  # next-token models over the task vocabulary
 def training_batches(settings: dict, data: dict) -> tuple:
     """The run's batches, in order, from a generator seeded by the run seed (spec §1.3)."""
     return streams.drawn(signal_noise_batch, settings["steps"], settings["seed"], settings["batch_size"], settings["seq_len"])
+
+
+def curriculum(model, settings: dict, data: dict, device) -> SinglePhase:
+    return SinglePhase(model, training_batches, loss, settings, data)
 
 
 def loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

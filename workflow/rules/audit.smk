@@ -3,7 +3,7 @@
 
 rule triple_audit:
     input:
-        code=["repro/triple_audit.py", "repro/tasks/triple.py"],
+        code=["repro/triple_audit.py", "repro/tasks/triple_data.py"],
     output:
         "results/audit/triple_audit.csv",
     params:
