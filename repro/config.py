@@ -1,5 +1,6 @@
 """Read the config once: validate it, fill defaults, expand the run table, and resolve the
-settings of every node. Imported by the Snakefile, so it must stay free of torch."""
+settings of every node. Imported by the Snakefile and the report's scripts, so importing it does not
+import torch; validate() does, for the checks whose rules the tasks and the data own."""
 import csv
 import hashlib
 import json
@@ -88,7 +89,7 @@ def validate(config: dict) -> dict:
     _check_references(config)
     _check_fix_effects(config)
     _check_benchmark(config)
-    _check_data(config)
+    _check_recipes(config, _check_data(config))
     return config
 
 
@@ -144,11 +145,6 @@ def _check_references(config: dict) -> None:
                 raise ConfigError(
                     f"config key 'experiments.{name}.overrides.{variant}': "
                     f"{_one_of('variant of this experiment', variant, experiment['variants'])}")
-    for name, recipe in recipes.items():
-        if recipe["task"] == "lm" and recipe["eval"]["compare_batches"] not in recipe["eval"]["batches"]:
-            raise ConfigError(
-                f"config key 'recipes.{name}.eval.compare_batches': {recipe['eval']['compare_batches']} "
-                f"is not one of the recorded counts {recipe['eval']['batches']}")
     for name, table in config["report"]["tables"].items():
         for i, group in enumerate(table["groups"]):
             key = f"report.tables.{name}.groups.{i}"
@@ -175,20 +171,54 @@ def _check_fix_effects(config: dict) -> None:
                 raise ConfigError(f"{key}: {_one_of('variant of this experiment', variant, experiments[experiment]['variants'])}")
 
 
-def _check_data(config: dict) -> None:
-    """A local WikiText-2 directory holds the splits the LM runs read, before any job reads them."""
+def _check_data(config: dict) -> dict:
+    """A local WikiText-2 directory holds the splits the LM runs read, readable, with the official
+    git blob ids unless wikitext_require_official is off. Returns the token count of each stream
+    a run reads ({"train", "valid"}), or {} where the data comes from the hub (known only then)."""
     directory = config["wikitext_dir"]
     if directory is None:
-        return
-    needed = [f"wiki.{split}.raw" for split in ("valid", config["wikitext_train_split"])]
+        return {}
+    roles = {"valid": "valid", "train": config["wikitext_train_split"]}
+    needed = [f"wiki.{split}.raw" for split in roles.values()]
     missing = [name for name in needed if not (Path(directory) / name).is_file()]
+    key = f"config key 'wikitext_dir': {directory!r}"
     if missing:
         hint = ("; with wiki.test.raw alone, --config wikitext_train_split=test trains on the test split "
                 "(the report then says so)") if missing == ["wiki.train.raw"] else ""
         raise ConfigError(
-            f"config key 'wikitext_dir': {directory!r} ({Path(directory).resolve()}) has no {' or '.join(missing)}; "
+            f"{key} ({Path(directory).resolve()}) has no {' or '.join(missing)}; "
             f"valid: a directory holding {' and '.join(needed)} (wikitext_train_split={config['wikitext_train_split']!r} "
             f"trains on the second), or no wikitext_dir to read the Hugging Face hub{hint}")
+    from repro.data.wikitext import OFFICIAL_GIT_BLOB, byte_stream, git_blob_id  # torch: only where there is data
+
+    lengths = {}
+    for role, split in roles.items():
+        path = (Path(directory) / f"wiki.{split}.raw").resolve()
+        try:
+            raw = path.read_bytes()
+        except OSError as error:
+            raise ConfigError(f"{key}: {path} cannot be read ({error.strerror}); valid: a readable file") from error
+        if config["wikitext_require_official"] and git_blob_id(raw) != OFFICIAL_GIT_BLOB[split]:
+            raise ConfigError(
+                f"{key}: {path} has git blob {git_blob_id(raw)}, not the official {OFFICIAL_GIT_BLOB[split]}; "
+                "valid: the official file, or --config wikitext_require_official=false to use this one")
+        lengths[role] = int(byte_stream(raw).numel())
+    return lengths
+
+
+def _check_recipes(config: dict, data: dict) -> None:
+    """Each experiment's resolved recipe (overrides included) against what its task can generate
+    and the data present (repro/tasks: recipe_problems). The key named is where the value is set."""
+    from repro.tasks import TASKS  # torch: the tasks own their rules
+
+    for experiment, spec in config["experiments"].items():
+        for variant in spec["variants"]:
+            recipe = recipe_for(config, experiment, variant)
+            for key, problem in TASKS[recipe["task"]].recipe_problems(recipe, data):
+                top = key.split(".")[0]
+                where = (f"experiments.{experiment}.overrides.{variant}" if top in spec["overrides"].get(variant, {})
+                         else f"recipes.{spec['recipe']}")
+                raise ConfigError(f"config key '{where}.{key}': {problem}")
 
 
 def _check_benchmark(config: dict) -> None:

@@ -48,6 +48,13 @@ def broken(config, edit):
     (lambda c: c.update(wikitext_dir="/no/such/dir"),
      "wikitext_dir': '/no/such/dir' (/no/such/dir) has no wiki.valid.raw or wiki.train.raw; valid: a directory holding"),
     (lambda c: c["recipes"]["R-LM"]["eval"].update(compare_batches=100), "recipes.R-LM.eval.compare_batches': 100"),
+    (lambda c: c["recipes"]["R-AR"].update(seq_len=12), "recipes.R-AR.seq_len': 12 cannot hold 4 pairs; valid: at least 16"),
+    (lambda c: c["recipes"]["R-ABL"]["eval"]["sets"][2].update(pairs=7) or c["recipes"]["R-ABL"].update(seq_len=22),
+     "recipes.R-ABL.seq_len': 22 cannot hold 7 pairs; valid: at least 25"),
+    (lambda c: c["experiments"]["recall"]["overrides"].update(transformer={"seq_len": 15}),
+     "experiments.recall.overrides.transformer.seq_len': 15 cannot hold 4 pairs; valid: at least 16"),
+    (lambda c: c["recipes"]["R-MEM-SN"].update(seq_len=65), "recipes.R-MEM-SN.seq_len': 65; valid: seq_len = 4 + 3W with W ≥ 5 writes"),
+    (lambda c: c["recipes"]["R-TRI"].update(seq_len=30), "recipes.R-TRI.seq_len': 30 is too short for the copy stage; valid: at least 31"),
     (lambda c: c["experiments"]["recall"].update(modes=["causal"]), "experiments.recall.modes.0': 'causal' is not one of ['faithful', 'corrected']"),
     (lambda c: c["benchmark"]["variants"].append("unimatrix_cor"),
      "benchmark.variants.13': 'unimatrix_cor' is not a known variant; valid: mamba2, "),
@@ -72,7 +79,7 @@ def test_bad_config_names_the_key_and_the_valid_values(paper_config, edit, messa
     with pytest.raises(ConfigError) as error:
         validate(broken(paper_config, edit))
     assert message in str(error.value)
-    if "valid: " in message:  # the whole list of valid values is named
+    if ", " in message.partition("valid: ")[2]:  # the whole list of valid values is named
         listed = str(error.value).split("valid: ")[1].split(", ")
         assert len(listed) > 1 and all(name.strip() for name in listed)
 
@@ -108,12 +115,30 @@ def test_a_setting_of_one_experiment_parts_its_run_from_the_other(paper_config):
     assert all(by == run for run, by in trained_by(config).items() if run.experiment == "rffn_pilot80")
 
 
-def test_a_directory_without_the_training_split_names_the_test_split_option(paper_config, tmp_path):
-    (tmp_path / "wiki.valid.raw").write_text("x")
+def test_a_directory_without_the_training_split_names_the_test_split_option(paper_config, real_wikitext_dir, tmp_path):
+    (tmp_path / "wiki.valid.raw").symlink_to(real_wikitext_dir / "wiki.valid.raw")
     with pytest.raises(ConfigError, match="has no wiki.train.raw; .* --config wikitext_train_split=test"):
         validate(broken(paper_config, lambda c: c.update(wikitext_dir=str(tmp_path))))
-    (tmp_path / "wiki.test.raw").write_text("x")
+    (tmp_path / "wiki.test.raw").symlink_to(real_wikitext_dir / "wiki.test.raw")
     validate(broken(paper_config, lambda c: c.update(wikitext_dir=str(tmp_path), wikitext_train_split="test")))
+
+
+def test_a_file_other_than_the_official_is_refused_unless_allowed(paper_config, real_wikitext_dir, tmp_path):
+    (tmp_path / "wiki.valid.raw").symlink_to(real_wikitext_dir / "wiki.valid.raw")
+    (tmp_path / "wiki.test.raw").write_bytes((real_wikitext_dir / "wiki.test.raw").read_bytes() + b" one more line\n")
+    local = {"wikitext_dir": str(tmp_path), "wikitext_train_split": "test"}
+    with pytest.raises(ConfigError, match=f"{tmp_path / 'wiki.test.raw'} has git blob [0-9a-f]{{40}}, not the official "
+                                          "d9d791581935032220e10e28a04cfbd6460b72f5; valid: .*wikitext_require_official=false"):
+        validate(broken(paper_config, lambda c: c.update(local)))
+    validate(broken(paper_config, lambda c: c.update(local, wikitext_require_official=False)))
+
+
+def test_an_lm_evaluation_larger_than_the_validation_data_is_refused(paper_config, real_wikitext_dir):
+    local = {"wikitext_dir": str(real_wikitext_dir), "wikitext_train_split": "test"}
+    validate(broken(paper_config, lambda c: c.update(local)))
+    with pytest.raises(ConfigError, match=r"recipes.R-LM.eval.batches': 128 batches of 16 need 2048 chunks of 4096 tokens; "
+                                          r"the validation stream has \d+ ; valid: at most \d+ batches".replace(" ;", ";")):
+        validate(broken(paper_config, lambda c: c.update(local) or c["recipes"]["R-LM"].update(seq_len=4096)))
 
 
 def test_defaults_are_filled():

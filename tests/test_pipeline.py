@@ -163,6 +163,20 @@ def test_bad_config_fails_before_any_job(workdir, content, message):
     assert sorted(p for p in (workdir / "results").rglob("*")) == before
 
 
+def test_a_missing_tex_stops_the_pdf_before_any_job(workdir):
+    """Without latexmk on PATH, a DAG that ends in the PDF is refused while it is built, with the
+    install command, before the training job that a new learning rate asks for."""
+    before = sorted(p for p in (workdir / "results").rglob("*"))
+    bad = overlay(workdir, "new_lr.yaml", {"recipes": {"R-AR": {"lr": 0.0021}}})
+    for dry_run in (["-n"], []):
+        result = subprocess.run([*SNAKEMAKE, *dry_run, "--cores", "1", "--configfile", "config/smoke.yaml", "config/local.yaml", bad],
+                                cwd=workdir, capture_output=True, text=True, env={**os.environ, "PATH": str(Path(sys.executable).parent)})
+        assert result.returncode != 0, result.stdout + result.stderr
+        assert "latexmk and pdflatex not found on PATH" in result.stderr and "apt-get install" in result.stderr
+        assert "rule train" not in result.stdout + result.stderr
+    assert sorted(p for p in (workdir / "results").rglob("*")) == before
+
+
 @pytest.mark.parametrize("cores", ["1", "2"])  # training inside Snakemake's process (repro/in_process.py) / its own
 def test_killed_training_job_is_not_mistaken_for_finished(workdir, cores):
     steps = 300 + int(cores)  # each case starts from a run that must train

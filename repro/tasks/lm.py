@@ -24,6 +24,22 @@ def training_batches(settings: dict, data: dict):
         yield windows[:, :-1], windows[:, 1:]
 
 
+def recipe_problems(recipe: dict, data: dict):
+    """(key, problem) of each setting of an LM recipe the task or the data cannot meet; data holds
+    the token counts of the prepared streams where they are known before training."""
+    spec = recipe["eval"]
+    if spec["compare_batches"] not in spec["batches"]:
+        yield "eval.compare_batches", f"{spec['compare_batches']} is not one of the recorded counts {spec['batches']}"
+    if "valid" in data:
+        chunks = (data["valid"] - 1) // recipe["seq_len"]
+        if max(spec["batches"]) * spec["batch_size"] > chunks:
+            yield "eval.batches", (f"{max(spec['batches'])} batches of {spec['batch_size']} need "
+                                   f"{max(spec['batches']) * spec['batch_size']} chunks of {recipe['seq_len']} tokens; "
+                                   f"the validation stream has {chunks}; valid: at most {chunks // spec['batch_size']} batches")
+    if "train" in data and recipe["seq_len"] + 2 > data["train"]:
+        yield "seq_len", f"{recipe['seq_len']}; valid: below the training stream's {data['train'] - 1} tokens"
+
+
 def curriculum(model, settings: dict, data: dict, device) -> SinglePhase:
     return SinglePhase(model, training_batches, loss, settings, data)
 

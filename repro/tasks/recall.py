@@ -53,6 +53,15 @@ def training_batches(settings: dict, data: dict) -> tuple:
                          settings["seq_len"])
 
 
+def recipe_problems(recipe: dict, data: dict):
+    """(key, problem) of each setting of a recall recipe this task cannot generate."""
+    for key, pairs in [("pairs", recipe["pairs"]), *((f"eval.sets.{i}.pairs", s["pairs"]) for i, s in enumerate(recipe["eval"]["sets"]))]:
+        if not 1 <= pairs <= MAX_PAIRS:
+            yield key, f"{pairs}; valid: 1..{MAX_PAIRS} (the task has {MAX_PAIRS} keys)"
+        elif recipe["seq_len"] < min_seq_len(pairs):
+            yield "seq_len", f"{recipe['seq_len']} cannot hold {pairs} pairs; valid: at least {min_seq_len(pairs)}"
+
+
 def curriculum(model, settings: dict, data: dict, device) -> SinglePhase:
     return SinglePhase(model, training_batches, loss, settings, data)
 

@@ -42,10 +42,14 @@ VALUES = torch.arange(14, 30)
 SIGNALS = 4  # S
 
 
+LENGTH_RULE = f"seq_len = 4 + 3W with W ≥ {SIGNALS + 1} writes"
+
+
 def n_writes(seq_len: int) -> int:
-    if (seq_len - 4) % 3 or (seq_len - 4) // 3 < SIGNALS + 1:
-        raise ValueError(f"seq_len={seq_len}: need seq_len = 4 + 3W with W ≥ {SIGNALS + 1} writes")
-    return (seq_len - 4) // 3
+    writes, rest = divmod(seq_len - 4, 3)
+    if rest or writes < SIGNALS + 1:
+        raise ValueError(f"seq_len={seq_len}: need {LENGTH_RULE}")
+    return writes
 
 
 def signal_noise_example(seq_len: int, generator: torch.Generator) -> torch.Tensor:
@@ -84,6 +88,14 @@ MODEL_KWARGS: dict = {}  # next-token models over the task vocabulary
 def training_batches(settings: dict, data: dict) -> tuple:
     """The run's batches, in order, from a generator seeded by the run seed (spec §1.3)."""
     return streams.drawn(signal_noise_batch, settings["steps"], settings["seed"], settings["batch_size"], settings["seq_len"])
+
+
+def recipe_problems(recipe: dict, data: dict):
+    """(key, problem) of each setting of a recipe this task cannot generate."""
+    try:
+        n_writes(recipe["seq_len"])
+    except ValueError:
+        yield "seq_len", f"{recipe['seq_len']}; valid: {LENGTH_RULE}"
 
 
 def curriculum(model, settings: dict, data: dict, device) -> SinglePhase:

@@ -19,7 +19,8 @@ from repro.cuda_graph import replayed_forward
 from repro.curriculum import Phase
 from repro.device import transfer
 from repro.tasks import streams
-from repro.tasks.triple_data import LAYOUT, N_CLASSES, PAD_ID, TASKS, VOCAB_SIZE, lookup_table, triple_batch  # noqa: F401
+from repro.tasks.triple_data import (LAYOUT, N_CLASSES, PAD_ID, TASK_BODY_FORMAT, TASKS, VOCAB_SIZE,  # noqa: F401
+                                     filler_budget, lookup_table, triple_batch)
 
 MODEL_KWARGS = {"n_classes": N_CLASSES, "layout": LAYOUT}
 
@@ -100,6 +101,19 @@ def evaluate(model, settings: dict, data: dict, device: torch.device):
     return metrics, {"source": f"synthetic (repro.tasks.triple), evaluation seed {seed}, "
                                f"{'equal lengths' if equal_lengths(settings) else 'faithful lengths'}",
                      **{f"eval_{task}_sha256": digest for task, digest in hashes.items()}}
+
+
+def recipe_problems(recipe: dict, data: dict):
+    """(key, problem) of each setting of a triple recipe this task cannot generate: every stage's
+    task must fit seq_len in both modes (the paper's lengths and equal lengths)."""
+    for i, task in enumerate(recipe["stages"]):
+        if task not in TASKS:
+            yield f"stages.{i}", f"{task!r}; valid: {', '.join(TASKS)}"
+            continue
+        shortest = max(recipe["seq_len"] - filler_budget(recipe["seq_len"], TASK_BODY_FORMAT[task], equal, True)
+                       for equal in (False, True))
+        if recipe["seq_len"] < shortest:
+            yield "seq_len", f"{recipe['seq_len']} is too short for the {task} stage; valid: at least {shortest}"
 
 
 class StagedCurriculum:

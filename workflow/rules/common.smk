@@ -1,6 +1,7 @@
 # Read the config once: validate it (schema + references, defaults filled) and the claims
 # (paper/claims.yaml against its schema, the config and paper/reported.csv), and build the run table.
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -105,3 +106,21 @@ def python_step(module, argv, log):
     else:
         with open(log, "w") as stream:
             subprocess.run([sys.executable, "-m", module, *argv], stdout=stream, stderr=subprocess.STDOUT, check=True)
+
+
+TEX_INSTALL = "apt-get install -y --no-install-recommends texlive-latex-base texlive-latex-recommended latexmk"
+
+
+def tools_on_path(*tools, install):
+    """An input function that stops the workflow while it builds the DAG, before any job (and in a
+    dry run), when a rule in it would run a tool that is not installed."""
+
+    def check(wildcards):
+        missing = [tool for tool in tools if shutil.which(tool) is None]
+        if missing:
+            raise WorkflowError(f"{' and '.join(missing)} not found on PATH, and the PDF needs them: install TeX "
+                                f"with `{install}` (or bin/setup), or ask for targets without the PDF, "
+                                "e.g. results/claims.csv results/summary.csv")
+        return []
+
+    return check

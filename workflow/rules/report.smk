@@ -201,6 +201,7 @@ rule compile_report:
         tables=rules.render_report.input.tables,
         figures=rules.render_report.input.figures,
         claims_table=rules.claims.output.tex,
+        tex=tools_on_path("latexmk", "pdflatex", install=TEX_INSTALL),
     output:
         "paper/build/main.pdf",
     log:
