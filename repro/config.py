@@ -10,6 +10,8 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from repro.report import claim_list
+
 REPO = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = REPO / "workflow" / "schemas" / "config.schema.yaml"
 CLAIMS_SCHEMA_PATH = REPO / "workflow" / "schemas" / "claims.schema.yaml"
@@ -93,39 +95,52 @@ def validate(config: dict) -> dict:
     return config
 
 
-def validate_claims(claims: dict, config: dict, reported_keys: set) -> dict:
-    """paper/claims.yaml against its schema, the config's experiments and variants, and the keys of
-    paper/reported.csv (`experiment/model/metric`). Raises ConfigError naming the claim's key."""
+def validate_claims(claims: dict, config: dict, reported: dict) -> list:
+    """paper/claims.yaml against its schema, the config's report tables, experiments and variants, and
+    the paper's numbers (`reported`, from reported_keys); returns the full claim list, parameter-count
+    claims and paper keys derived from the report tables (repro.report.claim_list). Raises ConfigError
+    naming the claim's key."""
     _check_schema(CLAIMS_SCHEMA_PATH, claims, "claims.yaml")
-    experiments = config["experiments"]
-    seen = set()
-    for i, claim in enumerate(claims["claims"]):
-        where = f"claims.yaml key 'claims.{i}"
+    experiments, tables = config["experiments"], config["report"]["tables"]
+    for i, section in enumerate(claims["tables"]):
+        if section["report_table"] not in tables:
+            raise ConfigError(f"claims.yaml key 'tables.{i}.report_table': {_one_of('report table', section['report_table'], tables)}")
+        for j, claim in enumerate(section["claims"]):
+            where = f"claims.yaml key 'tables.{i}.claims.{j}"
+            if claim["experiment"] not in experiments:
+                raise ConfigError(f"{where}.experiment': {_one_of('experiment', claim['experiment'], experiments)}")
+            experiment = claim["experiment"]
+            own = experiments[experiment]["variants"]
+            named = [("variant", claim["variant"]), *[(f"than.{k}.variant", other["variant"]) for k, other in enumerate(claim.get("than", []))]]
+            if "reference" in claim:
+                named.append(("reference", claim["reference"]))
+            for key, variant in named:
+                if variant not in own:
+                    raise ConfigError(f"{where}.{key}': {_one_of(f'variant of experiment {experiment}', variant, own)}")
+            keys = [*([("paper", claim["paper"])] if "paper" in claim else []),
+                    *[(f"than.{k}.paper", other["paper"]) for k, other in enumerate(claim.get("than", [])) if "paper" in other],
+                    *[(f"paper_seeds.{k}.{side}", pair[side]) for k, pair in enumerate(claim.get("paper_seeds", [])) for side in ("variant", "than")]]
+            for key, value in keys:
+                if value not in reported:
+                    raise ConfigError(f"{where}.{key}': {value!r} is not a key of paper/reported.csv (experiment/model/metric)")
+    try:
+        located = claim_list.located_claims(claims, {name: table_spec(config, name) for name in tables}, reported)
+    except claim_list.ClaimError as error:
+        raise ConfigError(str(error)) from None
+    seen = {}
+    for where, claim in located:
         if claim["id"] in seen:
-            raise ConfigError(f"{where}.id': {claim['id']!r} is the id of an earlier claim; ids are unique")
-        seen.add(claim["id"])
-        if claim["experiment"] not in experiments:
-            raise ConfigError(f"{where}.experiment': {_one_of('experiment', claim['experiment'], experiments)}")
-        experiment = claim["experiment"]
-        own = experiments[experiment]["variants"]
-        named = [("variant", claim["variant"]), *[(f"than.{j}.variant", other["variant"]) for j, other in enumerate(claim.get("than", []))]]
-        if "reference" in claim:
-            named.append(("reference", claim["reference"]))
-        for key, variant in named:
-            if variant not in own:
-                raise ConfigError(f"{where}.{key}': {_one_of(f'variant of experiment {experiment}', variant, own)}")
-        keys = [("paper", claim["paper"]), *[(f"than.{j}.paper", other["paper"]) for j, other in enumerate(claim.get("than", [])) if "paper" in other],
-                *[(f"paper_seeds.{j}.{side}", pair[side]) for j, pair in enumerate(claim.get("paper_seeds", [])) for side in ("variant", "than")]]
-        for key, value in keys:
-            if value not in reported_keys:
-                raise ConfigError(f"{where}.{key}': {value!r} is not a key of paper/reported.csv (experiment/model/metric)")
-    return claims
+            raise ConfigError(f"claims.yaml key '{where}': the id {claim['id']!r} is also that of the claim from "
+                              f"'{seen[claim['id']]}'; ids are unique")
+        seen[claim["id"]] = where
+    return [claim for _, claim in located]
 
 
-def reported_keys(path) -> set:
-    """The `experiment/model/metric` keys of paper/reported.csv (read without pandas: the Snakefile imports this)."""
+def reported_keys(path) -> dict:
+    """The paper's numbers (paper/reported.csv) by their `experiment/model/metric` key (read without
+    pandas: the Snakefile imports this)."""
     with open(path, newline="") as stream:
-        return {f"{row['experiment']}/{row['model']}/{row['metric']}" for row in csv.DictReader(stream)}
+        return {f"{row['experiment']}/{row['model']}/{row['metric']}": float(row["value"]) for row in csv.DictReader(stream)}
 
 
 def _one_of(kind: str, value, valid) -> str:

@@ -1,10 +1,9 @@
 import copy
 
 import pytest
-import yaml
 
 from repro.config import (ConfigError, Run, benchmark_jobs, benchmark_settings, benchmark_variant_settings, load,
-                          reported_keys, runs, train_settings, trained_by, validate, validate_claims)
+                          runs, train_settings, trained_by, validate)
 
 from conftest import REPO
 
@@ -199,31 +198,3 @@ def test_benchmark_sweeps_follow_the_paper_and_extend_only_the_fast_forms(paper_
 def test_a_benchmark_setting_changes_no_training_settings(paper_config):
     edited = broken(paper_config, lambda c: c["benchmark"].update(repeats=3, variants=["transformer"], baseline="transformer"))
     assert all(train_settings(paper_config, run) == train_settings(edited, run) for run in runs(paper_config))
-
-
-CLAIMS = yaml.safe_load((REPO / "paper" / "claims.yaml").read_text())
-REPORTED_KEYS = reported_keys(REPO / "paper" / "reported.csv")
-
-
-def test_the_papers_claims_are_valid(paper_config):
-    validate_claims(copy.deepcopy(CLAIMS), paper_config, REPORTED_KEYS)
-
-
-@pytest.mark.parametrize("edit, message", [
-    (lambda c: c[0].update(kind="within"), "claims.0': 'tolerance' is a required property"),
-    (lambda c: c[0].update(tolerance=0.1), "claims.0': 'tolerance' is not one of ['id', 'table', 'text', 'experiment'"),
-    (lambda c: c[0].update(kind="about"), "claims.0.kind': 'about' is not one of ['exact', 'within'"),
-    (lambda c: c[0].update(variant="unimatrix_cor"),
-     "claims.0.variant': 'unimatrix_cor' is not a known variant of experiment lm; valid: transformer, unimatrix_core"),
-    (lambda c: c[0].update(experiment="lm_pilot"), "claims.0.experiment': 'lm_pilot' is not a known experiment; valid: "),
-    (lambda c: c[0].update(paper="T1_lm_pilot/transformer/val_bpc"),
-     "claims.0.paper': 'T1_lm_pilot/transformer/val_bpc' is not a key of paper/reported.csv"),
-    (lambda c: c[1].update(id=c[0]["id"]), "claims.1.id': 't1_params_transformer' is the id of an earlier claim"),
-    (lambda c: next(x for x in c if x["kind"] == "less_than")["than"][0].pop("paper"), "'paper' is a required property"),
-])
-def test_a_bad_claim_names_its_key(paper_config, edit, message):
-    claims = copy.deepcopy(CLAIMS)
-    edit(claims["claims"])
-    with pytest.raises(ConfigError) as error:
-        validate_claims(claims, paper_config, REPORTED_KEYS)
-    assert str(error.value).startswith("claims.yaml key 'claims.") and message in str(error.value)

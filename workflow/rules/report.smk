@@ -152,16 +152,18 @@ rule claims:
         metrics="results/metrics.csv",
         reported="paper/reported.csv",
         template="paper/templates/claims_table.tex.j2",
-        code="repro/report/claims.py",
+        code=["repro/report/claims.py", "repro/report/claim_list.py"],
     output:
         csv="results/claims.csv",
         tex="paper/tables/claims.tex",
+    params:
+        tables=as_json({name: table_spec(config, name) for name in TABLES}),
     log:
         "results/logs/claims.log",
     run:
         python_step(
             "repro.report.claims",
-            ["--claims", input.claims, "--metrics", input.metrics, "--reported", input.reported,
+            ["--claims", input.claims, "--tables", params.tables, "--metrics", input.metrics, "--reported", input.reported,
              "--template", input.template, "--out-csv", output.csv, "--out-tex", output.tex],
             log[0],
         )
