@@ -97,7 +97,7 @@ def validate(config: dict) -> dict:
 
 def validate_claims(claims: dict, config: dict, reported: dict) -> list:
     """paper/claims.yaml against its schema, the config's report tables, experiments and variants, and
-    the paper's numbers (`reported`, from reported_keys); returns the full claim list, parameter-count
+    the paper's numbers (`reported`, from reported_numbers); returns the full claim list, parameter-count
     claims and paper keys derived from the report tables (repro.report.claim_list). Raises ConfigError
     naming the claim's key."""
     _check_schema(CLAIMS_SCHEMA_PATH, claims, "claims.yaml")
@@ -136,7 +136,7 @@ def validate_claims(claims: dict, config: dict, reported: dict) -> list:
     return [claim for _, claim in located]
 
 
-def reported_keys(path) -> dict:
+def reported_numbers(path) -> dict:
     """The paper's numbers (paper/reported.csv) by their `experiment/model/metric` key (read without
     pandas: the Snakefile imports this)."""
     with open(path, newline="") as stream:

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from repro import triple_audit
-from repro.config import (benchmark_names, load, reported_keys, run_modes, slot_ladder, table_experiments, table_spec,
+from repro.config import (benchmark_names, load, reported_numbers, run_modes, slot_ladder, table_experiments, table_spec,
                           validate_claims)
 from repro.figures import fig2_lm_bpb, fig3_throughput, sp_capacity
 from repro.report import claims, fix_effect, latex, quantities, render, stats, table, train_step_table
@@ -271,7 +271,7 @@ def test_less_than_every_seed_counts_the_seeds_won(tmp_path):
 
 def test_every_claim_of_the_paper_evaluates_against_runs_near_the_paper(paper_config):
     paper_claims = validate_claims(yaml.safe_load((PAPER / "claims.yaml").read_text()), paper_config,
-                                   reported_keys(PAPER / "reported.csv"))
+                                   reported_numbers(PAPER / "reported.csv"))
     result = claims.evaluate(paper_claims, full_metrics(paper_config), Reported(PAPER / "reported.csv"))
     assert set(result["claim"]) == {c["id"] for c in paper_claims}
     faithful = result[result["mode"] == "faithful"].set_index("claim")["verdict"]

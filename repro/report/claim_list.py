@@ -82,7 +82,7 @@ def _parameter_claims(section: dict, spec: dict, reported: Mapping, checked: set
 def located_claims(document: dict, tables: Mapping[str, dict], reported: Mapping) -> list[tuple[str, dict]]:
     """Every claim, in the file's order (a section's parameter-count claims first), with the
     claims.yaml key it comes from. `tables`: report table name -> its resolved spec; `reported`: the
-    paper's numbers by key (repro.config.reported_keys)."""
+    paper's numbers by key (repro.config.reported_numbers)."""
     located, checked = [], set()
     for i, section in enumerate(document["tables"]):
         spec = tables[section["report_table"]]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from repro.config import reported_keys
+from repro.config import reported_numbers
 from repro.report import claim_list, latex, runs
 from repro.report.reported import Reported
 from repro.report.stats import Summary, summarize
@@ -184,7 +184,7 @@ def main(argv=None) -> None:
     parser.add_argument("--out-csv", required=True, type=Path, help="results/claims.csv")
     parser.add_argument("--out-tex", required=True, type=Path, help="paper/tables/claims.tex")
     args = parser.parse_args(argv)
-    claims = claim_list.expand(yaml.safe_load(args.claims.read_text()), json.loads(args.tables), reported_keys(args.reported))
+    claims = claim_list.expand(yaml.safe_load(args.claims.read_text()), json.loads(args.tables), reported_numbers(args.reported))
     results = evaluate(claims, pd.read_csv(args.metrics), Reported(args.reported))
     args.out_csv.parent.mkdir(parents=True, exist_ok=True)
     results.to_csv(args.out_csv, index=False)

@@ -19,7 +19,7 @@ from repro.config import (
     benchmark_variant_settings,
     eval_pairs,
     eval_settings,
-    reported_keys,
+    reported_numbers,
     runs,
     settings_hash,
     slot_ladder,
@@ -33,7 +33,7 @@ from repro.config import (
 
 try:
     validate(config)
-    validate_claims(yaml.safe_load(Path("paper/claims.yaml").read_text()), config, reported_keys("paper/reported.csv"))
+    validate_claims(yaml.safe_load(Path("paper/claims.yaml").read_text()), config, reported_numbers("paper/reported.csv"))
 except ConfigError as error:
     sys.exit(f"Configuration error: {error}")
 
