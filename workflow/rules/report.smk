@@ -1,4 +1,5 @@
 # Tables, figures and claims read only the tidy metrics; nothing here reaches back to a run.
+from repro.report.facts import config_facts
 
 
 rule table:
@@ -64,42 +65,116 @@ rule fix_effect:
         )
 
 
+def variant_names(variants):
+    """{variant: {"label", "paper_name"}} in the given order (JSON keeps it: not as_json, which sorts keys)."""
+    return json.dumps({variant: {key: config["variants"][variant][key] for key in ("label", "paper_name")} for variant in variants})
+
+
+FIGURE2 = config["report"]["figures"]["fig2_lm_bpb"]
+CAPACITY = config["report"]["figures"]["sp_capacity"]
+CAPACITY_LADDER = slot_ladder(config, CAPACITY["experiment"])
+
+
+def write_rule(ladder):
+    """The write-rule settings (θ, φ) that every variant of the ladder shares."""
+    rules = {(spec["merge_threshold"], spec["strength_floor"]) for spec in ladder.values()}
+    if len(rules) != 1:
+        sys.exit(f"Configuration error: the slot ladder of experiment {CAPACITY['experiment']!r} mixes write rules "
+                 f"(merge_threshold, strength_floor) {sorted(rules)}; report.figures.sp_capacity simulates one")
+    return rules.pop()
+
+
 rule figure2_lm_bpb:
     input:
-        metrics="results/metrics/lm.csv",
+        metrics=f"results/metrics/{FIGURE2['experiment']}.csv",
         reported="paper/reported.csv",
         code="repro/figures/fig2_lm_bpb.py",
     output:
         pdf="paper/figures/fig2_lm_bpb.pdf",
         png="paper/figures/fig2_lm_bpb.png",
+    params:
+        names=variant_names(config["experiments"][FIGURE2["experiment"]]["variants"]),
+        colours=json.dumps(FIGURE2["colours"]),
     log:
         "results/logs/figure2_lm_bpb.log",
     run:
         python_step(
             "repro.figures.fig2_lm_bpb",
-            ["--metrics", input.metrics, "--reported", input.reported, "--out-pdf", output.pdf, "--out-png", output.png],
+            ["--metrics", input.metrics, "--reported", input.reported, "--names", params.names, "--colours", params.colours,
+             "--paper-experiment", FIGURE2["paper_experiment"], "--metric", FIGURE2["metric"],
+             "--out-pdf", output.pdf, "--out-png", output.png],
+            log[0],
+        )
+
+
+# A measurement, not a figure: the write rule alone at every slot count of the ladder (spec §4.7).
+rule slot_capacity:
+    input:
+        code=["repro/slot_capacity.py", "models/side_memory.py", "repro/tasks/recall.py"],
+    output:
+        "results/audit/slot_capacity.csv",
+    params:
+        pairs=eval_pairs(config, CAPACITY["experiment"]),
+        slots=[min(spec["slots"] for spec in CAPACITY_LADDER.values()), max(spec["slots"] for spec in CAPACITY_LADDER.values())],
+        rule=write_rule(CAPACITY_LADDER),
+        sequences=config["report"]["slot_capacity"]["sequences"],
+        seed=config["report"]["slot_capacity"]["seed"],
+    log:
+        "results/logs/slot_capacity.log",
+    run:
+        python_step(
+            "repro.slot_capacity",
+            ["--pairs", *params.pairs, "--slots", *params.slots, "--merge-threshold", params.rule[0],
+             "--strength-floor", params.rule[1], "--sequences", params.sequences, "--seed", params.seed, "--out", output[0]],
             log[0],
         )
 
 
 rule figure_sp_capacity:
     input:
-        metrics="results/metrics/sparse_pointer_ablation.csv",
+        metrics=f"results/metrics/{CAPACITY['experiment']}.csv",
         reported="paper/reported.csv",
-        code=["repro/figures/sp_capacity.py", "repro/slot_capacity.py", "models/side_memory.py"],
+        slot_capacity=rules.slot_capacity.output[0],
+        code="repro/figures/sp_capacity.py",
     output:
         pdf="paper/figures/sp_capacity.pdf",
         png="paper/figures/sp_capacity.png",
     params:
-        ladder=as_json(slot_ladder(config, "sparse_pointer_ablation")),
-        pairs=[str(n) for n in eval_pairs(config, "sparse_pointer_ablation")],
+        ladder=as_json(CAPACITY_LADDER),
+        train_pairs=config["recipes"][config["experiments"][CAPACITY["experiment"]]["recipe"]]["pairs"],
+        pairs=eval_pairs(config, CAPACITY["experiment"]),
+        colours=json.dumps(CAPACITY["colours"]),
     log:
         "results/logs/figure_sp_capacity.log",
     run:
         python_step(
             "repro.figures.sp_capacity",
-            ["--metrics", input.metrics, "--reported", input.reported, "--ladder", params.ladder,
-             "--pairs", *params.pairs, "--out-pdf", output.pdf, "--out-png", output.png],
+            ["--metrics", input.metrics, "--reported", input.reported, "--slot-capacity", input.slot_capacity,
+             "--ladder", params.ladder, "--train-pairs", params.train_pairs, "--pairs", *params.pairs,
+             "--colours", params.colours, "--paper-experiment", CAPACITY["paper_experiment"],
+             "--out-pdf", output.pdf, "--out-png", output.png],
+            log[0],
+        )
+
+
+# Every number the report's prose states, as LaTeX macros: the config's facts and the measured ones.
+rule report_variables:
+    input:
+        reported="paper/reported.csv",
+        slot_capacity=rules.slot_capacity.output[0],
+        code=["repro/report/variables.py", "repro/report/facts.py", "repro/tasks/triple.py"],
+    output:
+        "paper/build/variables.tex",
+    params:
+        facts=json.dumps(config_facts(config, reported_keys("paper/reported.csv"))),
+        triple_seq_len=TRIPLE_RECIPE["seq_len"],
+    log:
+        "results/logs/report_variables.log",
+    run:
+        python_step(
+            "repro.report.variables",
+            ["--facts", params.facts, "--slot-capacity", input.slot_capacity, "--triple-seq-len", params.triple_seq_len,
+             "--out", output[0]],
             log[0],
         )
 
@@ -178,6 +253,7 @@ rule render_report:
                 *expand("paper/tables/train_step_{result_set}.tex", result_set=RESULT_SETS)],
         figures=[rules.figure2_lm_bpb.output.pdf, rules.figure_sp_capacity.output.pdf,
                  *expand("paper/figures/fig3_throughput_{result_set}.pdf", result_set=RESULT_SETS)],
+        variables=rules.report_variables.output[0],
         code="repro/report/render.py",
     output:
         "paper/build/main.tex",
@@ -190,7 +266,8 @@ rule render_report:
         python_step(
             "repro.report.render",
             ["--template", input.template, "--provenance", input.provenance, "--claims", input.claims,
-             "--claims-table", input.claims_table, *params.tables, *params.figures, "--out", output[0]],
+             "--claims-table", input.claims_table, "--variables", input.variables, *params.tables, *params.figures,
+             "--out", output[0]],
             log[0],
         )
 
@@ -201,6 +278,7 @@ rule compile_report:
         tables=rules.render_report.input.tables,
         figures=rules.render_report.input.figures,
         claims_table=rules.claims.output.tex,
+        variables=rules.render_report.input.variables,
     output:
         "paper/build/main.pdf",
     log:
