@@ -4,6 +4,7 @@ import json
 import math
 import statistics
 import struct
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -532,3 +533,57 @@ def test_render_refuses_a_table_argument_without_a_name(tmp_path, capsys):
         render.main(["--template", "t", "--provenance", "p", "--claims", "c", "--claims-table", "ct", "--variables", "v",
                      "--table", "paper/tables/table1_lm.tex", "--out", str(tmp_path / "main.tex")])
     assert "expected NAME=PATH" in capsys.readouterr().err
+
+
+# ---- the report's DAG ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def touched_smoke_dag(tmp_path_factory):
+    """A copy of the repository whose smoke DAG is marked done without running (every output an empty file)."""
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+                           capture_output=True, text=True, check=True).stdout.split()
+    work = tmp_path_factory.mktemp("report_dag")
+    for name in files:
+        if (REPO / name).is_file():
+            (work / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, work / name)
+    for path in planned(work):
+        (work / path).parent.mkdir(parents=True, exist_ok=True)
+        (work / path).write_text("")
+    result = dag_snakemake(work, "--touch", "--cores", "1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert planned(work) == set()
+    return work
+
+
+def dag_snakemake(work: Path, *args):
+    return subprocess.run([sys.executable, "-m", "snakemake", *args, "--configfile", "config/smoke.yaml",
+                           "--config", "wikitext_dir=tests/fixtures/wikitext", "wikitext_train_split=test"],
+                          cwd=work, capture_output=True, text=True)
+
+
+def planned(work: Path) -> set:
+    """Outputs a dry run would (re)build."""
+    result = dag_snakemake(work, "-n", "--cores", "1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return {path.strip() for line in result.stdout.splitlines() if line.strip().startswith("output:")
+            for path in line.split("output:", 1)[1].split(",")}
+
+
+def edit(path: Path) -> None:
+    path.write_text(path.read_text() + "\n# edited\n")
+
+
+@pytest.mark.slow  # three Snakemake runs over the smoke DAG
+def test_a_capacity_figure_edit_redraws_it_from_the_csv_without_rerunning_the_simulation(touched_smoke_dag):
+    edit(touched_smoke_dag / "repro" / "figures" / "sp_capacity.py")
+    assert planned(touched_smoke_dag) == {"paper/figures/sp_capacity.pdf", "paper/figures/sp_capacity.png",
+                                          "paper/build/main.tex", "paper/build/main.pdf"}
+
+
+@pytest.mark.slow
+def test_a_simulation_edit_reruns_it_and_what_reads_its_csv(touched_smoke_dag):
+    edit(touched_smoke_dag / "repro" / "slot_capacity.py")
+    assert planned(touched_smoke_dag) == {"results/audit/slot_capacity.csv", "paper/figures/sp_capacity.pdf",
+                                          "paper/figures/sp_capacity.png", "paper/build/variables.tex",
+                                          "paper/build/main.tex", "paper/build/main.pdf"}
