@@ -1,5 +1,6 @@
 """The report side: statistics over seeds, comparison tables, claims, Figure 2, and the LaTeX report
 (compiled with the real TeX install). Every input is a small fake written to tmp_path."""
+import copy
 import json
 import math
 import statistics
@@ -15,10 +16,11 @@ import pytest
 import yaml
 
 from repro import slot_capacity, triple_audit
-from repro.config import benchmark_names, load, reported_keys, run_modes, slot_ladder, table_experiments, table_spec
+from repro.config import ConfigError, benchmark_names, load, reported_keys, run_modes, slot_ladder, table_experiments, table_spec
 from repro.figures import fig2_lm_bpb, fig3_throughput, sp_capacity
 from repro.report import claims, fix_effect, latex, quantities, render, stats, table, train_step_table, variables
 from repro.report.facts import config_facts
+from repro.report.figure_settings import capacity_figure_arguments, figure2_arguments, slot_capacity_arguments
 from repro.report.reported import Reported
 
 REPO = Path(__file__).resolve().parent.parent
@@ -302,15 +304,6 @@ def png_size(path: Path) -> tuple[int, int]:
     return struct.unpack(">II", path.read_bytes()[16:24])
 
 
-def figure2_arguments(config: dict) -> list:
-    """Figure 2's arguments as report.smk builds them from config report.figures.fig2_lm_bpb."""
-    spec = config["report"]["figures"]["fig2_lm_bpb"]
-    names = {v: {"label": config["variants"][v]["label"], "paper_name": config["variants"][v]["paper_name"]}
-             for v in config["experiments"][spec["experiment"]]["variants"]}
-    return ["--names", json.dumps(names), "--colours", json.dumps(spec["colours"]),
-            "--paper-experiment", spec["paper_experiment"], "--metric", spec["metric"]]
-
-
 def test_figure_2_draws_the_configured_variants_in_order_with_their_colours(paper_config):
     metrics = tidy("lm", {("transformer", "faithful"): {"val_bpb": [5.1, 5.2]},
                           ("unimatrix_core", "faithful"): {"val_bpb": [4.0, 4.1]},
@@ -369,6 +362,15 @@ def test_capacity_figure_draws_our_means_the_paper_and_the_simulated_ceiling_fro
     assert axes.get_title() == "SparsePointer capacity: trained on 4 pairs, evaluated on 4 and 8"
     with pytest.raises(ValueError, match="report.figures.sp_capacity.colours: 1 colours for 2 pair counts"):
         sp_capacity.draw(metrics, Reported(PAPER / "reported.csv"), capacity, ladder, 4, [4, 8], ["red"], "T5_sparsepointer_ablation")
+
+
+def test_slot_capacity_simulates_the_configured_ladder_and_refuses_mixed_write_rules(paper_config):
+    assert slot_capacity_arguments(paper_config) == ["--pairs", 4, 6, 8, "--slots", 4, 32, "--merge-threshold", 0.85,
+                                                     "--strength-floor", 0.05, "--sequences", 2000, "--seed", 0]
+    mixed = copy.deepcopy(paper_config)
+    mixed["variants"]["sparse_pointer_slots20"]["merge_threshold"] = 0.9
+    with pytest.raises(ConfigError, match="report.figures.sp_capacity: the slot ladder of experiment 'sparse_pointer_ablation' mixes"):
+        slot_capacity_arguments(mixed)
 
 
 def test_slot_capacity_writes_one_row_per_pair_and_slot_count(tmp_path):
@@ -466,9 +468,7 @@ def test_report_renders_and_compiles_to_pdf(tmp_path, paper_config):
     slot_capacity.main(["--pairs", "4", "6", "8", "--slots", "4", "32", "--merge-threshold", "0.85", "--strength-floor", "0.05",
                         "--sequences", "50", "--seed", "0", "--out", str(results / "slot_capacity.csv")])
     sp_capacity.main(["--metrics", str(results / "sparse_pointer_ablation.csv"), "--reported", str(PAPER / "reported.csv"),
-                      "--slot-capacity", str(results / "slot_capacity.csv"), "--ladder", json.dumps(ladder),
-                      "--train-pairs", "4", "--pairs", "4", "6", "8", "--colours", json.dumps(["red", "green", "blue"]),
-                      "--paper-experiment", "T5_sparsepointer_ablation",
+                      "--slot-capacity", str(results / "slot_capacity.csv"), *map(str, capacity_figure_arguments(paper_config)),
                       "--out-pdf", str(figures["sp_capacity"]), "--out-png", str(tmp_path / "sp_capacity.png")])
     variables.main(["--facts", json.dumps(config_facts(paper_config, reported_keys(PAPER / "reported.csv"))),
                     "--slot-capacity", str(results / "slot_capacity.csv"), "--triple-seq-len", "49",

@@ -1,5 +1,6 @@
 # Tables, figures and claims read only the tidy metrics; nothing here reaches back to a run.
 from repro.report.facts import config_facts
+from repro.report.figure_settings import capacity_figure_arguments, figure2_arguments, slot_capacity_arguments
 
 
 rule table:
@@ -65,43 +66,22 @@ rule fix_effect:
         )
 
 
-def variant_names(variants):
-    """{variant: {"label", "paper_name"}} in the given order (JSON keeps it: not as_json, which sorts keys)."""
-    return json.dumps({variant: {key: config["variants"][variant][key] for key in ("label", "paper_name")} for variant in variants})
-
-
-FIGURE2 = config["report"]["figures"]["fig2_lm_bpb"]
-CAPACITY = config["report"]["figures"]["sp_capacity"]
-CAPACITY_LADDER = slot_ladder(config, CAPACITY["experiment"])
-
-
-def write_rule(ladder):
-    """The write-rule settings (θ, φ) that every variant of the ladder shares."""
-    rules = {(spec["merge_threshold"], spec["strength_floor"]) for spec in ladder.values()}
-    if len(rules) != 1:
-        sys.exit(f"Configuration error: the slot ladder of experiment {CAPACITY['experiment']!r} mixes write rules "
-                 f"(merge_threshold, strength_floor) {sorted(rules)}; report.figures.sp_capacity simulates one")
-    return rules.pop()
-
-
 rule figure2_lm_bpb:
     input:
-        metrics=f"results/metrics/{FIGURE2['experiment']}.csv",
+        metrics=f"results/metrics/{config['report']['figures']['fig2_lm_bpb']['experiment']}.csv",
         reported="paper/reported.csv",
         code="repro/figures/fig2_lm_bpb.py",
     output:
         pdf="paper/figures/fig2_lm_bpb.pdf",
         png="paper/figures/fig2_lm_bpb.png",
     params:
-        names=variant_names(config["experiments"][FIGURE2["experiment"]]["variants"]),
-        colours=json.dumps(FIGURE2["colours"]),
+        settings=figure2_arguments(config),
     log:
         "results/logs/figure2_lm_bpb.log",
     run:
         python_step(
             "repro.figures.fig2_lm_bpb",
-            ["--metrics", input.metrics, "--reported", input.reported, "--names", params.names, "--colours", params.colours,
-             "--paper-experiment", FIGURE2["paper_experiment"], "--metric", FIGURE2["metric"],
+            ["--metrics", input.metrics, "--reported", input.reported, *params.settings,
              "--out-pdf", output.pdf, "--out-png", output.png],
             log[0],
         )
@@ -114,25 +94,16 @@ rule slot_capacity:
     output:
         "results/audit/slot_capacity.csv",
     params:
-        pairs=eval_pairs(config, CAPACITY["experiment"]),
-        slots=[min(spec["slots"] for spec in CAPACITY_LADDER.values()), max(spec["slots"] for spec in CAPACITY_LADDER.values())],
-        rule=write_rule(CAPACITY_LADDER),
-        sequences=config["report"]["slot_capacity"]["sequences"],
-        seed=config["report"]["slot_capacity"]["seed"],
+        settings=slot_capacity_arguments(config),
     log:
         "results/logs/slot_capacity.log",
     run:
-        python_step(
-            "repro.slot_capacity",
-            ["--pairs", *params.pairs, "--slots", *params.slots, "--merge-threshold", params.rule[0],
-             "--strength-floor", params.rule[1], "--sequences", params.sequences, "--seed", params.seed, "--out", output[0]],
-            log[0],
-        )
+        python_step("repro.slot_capacity", [*params.settings, "--out", output[0]], log[0])
 
 
 rule figure_sp_capacity:
     input:
-        metrics=f"results/metrics/{CAPACITY['experiment']}.csv",
+        metrics=f"results/metrics/{config['report']['figures']['sp_capacity']['experiment']}.csv",
         reported="paper/reported.csv",
         slot_capacity=rules.slot_capacity.output[0],
         code="repro/figures/sp_capacity.py",
@@ -140,19 +111,14 @@ rule figure_sp_capacity:
         pdf="paper/figures/sp_capacity.pdf",
         png="paper/figures/sp_capacity.png",
     params:
-        ladder=as_json(CAPACITY_LADDER),
-        train_pairs=config["recipes"][config["experiments"][CAPACITY["experiment"]]["recipe"]]["pairs"],
-        pairs=eval_pairs(config, CAPACITY["experiment"]),
-        colours=json.dumps(CAPACITY["colours"]),
+        settings=capacity_figure_arguments(config),
     log:
         "results/logs/figure_sp_capacity.log",
     run:
         python_step(
             "repro.figures.sp_capacity",
             ["--metrics", input.metrics, "--reported", input.reported, "--slot-capacity", input.slot_capacity,
-             "--ladder", params.ladder, "--train-pairs", params.train_pairs, "--pairs", *params.pairs,
-             "--colours", params.colours, "--paper-experiment", CAPACITY["paper_experiment"],
-             "--out-pdf", output.pdf, "--out-png", output.png],
+             *params.settings, "--out-pdf", output.pdf, "--out-png", output.png],
             log[0],
         )
 
