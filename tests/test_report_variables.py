@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from repro.config import load, reported_keys
 from repro.report import facts, variables
@@ -52,7 +53,9 @@ def test_the_scan_finds_a_typed_number_beside_allowed_ones():
 
 
 def test_every_macro_the_report_uses_is_a_variable_and_every_variable_is_used(paper_config):
-    used = set(re.findall(r"\\([A-Z][a-z][A-Za-z]*)", (TEMPLATES / "main.tex.j2").read_text()))
+    """In the templates and in the LaTeX of the config's tables (captions, group titles, column labels)."""
+    tables = yaml.safe_dump(paper_config["report"]["tables"])
+    used = set(re.findall(r"\\([A-Z][A-Za-z]+)", (TEMPLATES / "main.tex.j2").read_text() + tables))
     measured = variables.measured_facts(capacity_frame({4: 19, 6: 23, 8: 27}), 49)
     assert used == set(facts.config_facts(paper_config, REPORTED)) | set(measured)
 
@@ -67,6 +70,7 @@ def test_variables_state_the_papers_config(paper_config):
     assert (stated["AblationExtraSlotCounts"], stated["AblationExtraSlotsFrom"], stated["AblationExtraSlotsTo"]) == ("three", "16", "32")
     assert stated["SimulatedSequences"] == "2,000"
     assert (stated["RffnRecipes"], stated["RffnCompareBatches"], stated["MemoryPilotSeqLen"]) == ("three", "64", "64")
+    assert (stated["LMCompareBatches"], stated["RecallPairs"], stated["MemoryPilotSequences"]) == ("128", "4", "512")
 
 
 @pytest.mark.parametrize("change, macro, text", [

@@ -78,6 +78,11 @@ def recipe_facts(config: dict) -> dict:
                                           "report.tables.table_s56_recurrent_ffn: eval.compare_batches")),
         "MemoryPilotSeqLen": number(_one({_recipe(config, e)["seq_len"] for e in memory_experiments},
                                          "report.tables.table_s56_memory_pilot: seq_len")),
+        "MemoryPilotSequences": number(_one({_recipe(config, e)["eval"]["batches"] * _recipe(config, e)["eval"]["batch_size"]
+                                             for e in memory_experiments},
+                                            "report.tables.table_s56_memory_pilot: eval.batches × eval.batch_size")),
+        "LMCompareBatches": number(_recipe(config, "lm")["eval"]["compare_batches"]),
+        "RecallPairs": number(_recipe(config, "recall")["pairs"]),
     }
 
 
