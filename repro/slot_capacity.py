@@ -3,17 +3,25 @@
 The write rule alone, with random token embeddings as keys and every strength above the floor, run
 over recall sequences: in what fraction of them is the queried key's binding still in a slot when
 the lookup at the queried key needs it? This is the capacity ceiling behind Table 5's jump between
-16 and 32 slots; a trained model can only do worse than it (or guess)."""
+16 and 32 slots; a trained model can only do worse than it (or guess).
+
+    python -m repro.slot_capacity --pairs 4 6 8 --slots 4 32 --merge-threshold 0.85 --strength-floor 0.05 \\
+        --sequences 2000 --seed 0 --out results/audit/slot_capacity.csv
+"""
+import argparse
 from dataclasses import dataclass
 
+import pandas as pd
 import torch
 import torch.nn.functional as F
 
 from models.side_memory import slot_writes
+from repro.artifacts import write_csv_atomically
 from repro.tasks.recall import VOCAB_SIZE, recall_example
 
 EMBEDDING_DIM = 64
 SEQ_LEN = 128
+COLUMNS = ["pairs", "slots", "sequences", "binding_kept_pct", "no_eviction"]
 
 
 @dataclass(frozen=True)
@@ -40,3 +48,39 @@ def binding_survival(slots: int, inputs: torch.Tensor, merge_threshold: float, s
     stored = ((writer[:, lookup] == key_position[:, None] + 1) & filled[:, lookup]).any(1)
     no_eviction = filled[:, lookup].sum(1) == written_ids
     return Survival(stored.double().mean().item(), bool(no_eviction.all()))
+
+
+def capacity(pairs: list[int], slot_counts: range, merge_threshold: float, strength_floor: float,
+             sequences: int, seed: int) -> pd.DataFrame:
+    """One row per (pair count, slot count): the percentage of sequences whose binding the rule keeps."""
+    rows = []
+    for n in pairs:
+        inputs = recall_inputs(n, sequences, seed)
+        for slots in slot_counts:
+            survival = binding_survival(slots, inputs, merge_threshold, strength_floor)
+            rows.append((n, slots, sequences, 100 * survival.stored, survival.no_eviction))
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pairs", required=True, type=int, nargs="+", help="the recall pair counts")
+    parser.add_argument("--slots", required=True, type=int, nargs=2, metavar=("FEWEST", "MOST"),
+                        help="simulate every slot count from FEWEST to MOST")
+    parser.add_argument("--merge-threshold", required=True, type=float, help="the write rule's θ")
+    parser.add_argument("--strength-floor", required=True, type=float, help="the write rule's φ")
+    parser.add_argument("--sequences", required=True, type=int, help="recall sequences per pair count")
+    parser.add_argument("--seed", required=True, type=int, help="seed of the recall generator")
+    parser.add_argument("--out", required=True, help=f"CSV with columns {','.join(COLUMNS)}")
+    args = parser.parse_args(argv)
+    fewest, most = args.slots
+    if not 1 <= fewest <= most:
+        parser.error(f"--slots {fewest} {most}: must be 1 <= FEWEST <= MOST")
+    frame = capacity(args.pairs, range(fewest, most + 1), args.merge_threshold, args.strength_floor,
+                     args.sequences, args.seed)
+    write_csv_atomically(frame, args.out)
+    print(frame.to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,22 +1,27 @@
 """The report side: statistics over seeds, comparison tables, claims, Figure 2, and the LaTeX report
 (compiled with the real TeX install). Every input is a small fake written to tmp_path."""
+import copy
 import json
 import math
 import statistics
 import struct
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import matplotlib.colors
 import pandas as pd
 import pytest
 import yaml
 
-from repro import triple_audit
-from repro.config import (benchmark_names, load, reported_numbers, run_modes, slot_ladder, table_experiments, table_spec,
-                          validate_claims)
+from repro import slot_capacity, triple_audit
+from repro.config import (ConfigError, benchmark_names, load, reported_numbers, run_modes, slot_ladder, table_experiments,
+                          table_spec, validate_claims)
 from repro.figures import fig2_lm_bpb, fig3_throughput, sp_capacity
-from repro.report import claims, fix_effect, latex, quantities, render, stats, table, train_step_table
+from repro.report import claims, fix_effect, latex, quantities, render, stats, table, train_step_table, variables
+from repro.report.facts import config_facts
+from repro.report.figure_settings import capacity_figure_arguments, figure2_arguments, slot_capacity_arguments
 from repro.report.reported import Reported
 
 REPO = Path(__file__).resolve().parent.parent
@@ -300,13 +305,28 @@ def png_size(path: Path) -> tuple[int, int]:
     return struct.unpack(">II", path.read_bytes()[16:24])
 
 
+def test_figure_2_draws_the_configured_variants_in_order_with_their_colours(paper_config):
+    metrics = tidy("lm", {("transformer", "faithful"): {"val_bpb": [5.1, 5.2]},
+                          ("unimatrix_core", "faithful"): {"val_bpb": [4.0, 4.1]},
+                          ("unimatrix_core", "corrected"): {"val_bpb": [5.0, 5.1]}})
+    names = {"unimatrix_core": {"paper_name": "unimatrix-core"}, "transformer": {"paper_name": "transformer"}}
+    figure = fig2_lm_bpb.draw(metrics, Reported(PAPER / "reported.csv"), names,
+                              {"transformer": "#000001", "unimatrix_core": "#000002"}, "T1_lm_pilot", "val_bpb")
+    axes = figure.axes[0]
+    assert [tick.get_text() for tick in axes.get_xticklabels()] == ["unimatrix-core", "transformer"]
+    bars = [patch for patch in axes.patches if patch.get_height() > 0]
+    assert [matplotlib.colors.to_hex(bar.get_facecolor()) for bar in bars] == ["#000002", "#000002", "#000001"]
+    with pytest.raises(ValueError, match="report.figures.fig2_lm_bpb.colours: no colour for unimatrix_core"):
+        fig2_lm_bpb.draw(metrics, Reported(PAPER / "reported.csv"), names, {"transformer": "red"}, "T1_lm_pilot", "val_bpb")
+
+
 def test_figure_2_writes_pdf_and_png_deterministically(tmp_path, paper_config):
     metrics_csv = tmp_path / "lm.csv"
     full_metrics(paper_config).query("experiment == 'lm'").to_csv(metrics_csv, index=False)
     outputs = []
     for attempt in ("a", "b"):
         pdf, png = tmp_path / attempt / "fig2.pdf", tmp_path / attempt / "fig2.png"
-        fig2_lm_bpb.main(["--metrics", str(metrics_csv), "--reported", str(PAPER / "reported.csv"),
+        fig2_lm_bpb.main(["--metrics", str(metrics_csv), "--reported", str(PAPER / "reported.csv"), *figure2_arguments(paper_config),
                           "--out-pdf", str(pdf), "--out-png", str(png)])
         assert pdf.read_bytes().startswith(b"%PDF")
         assert png.read_bytes().startswith(b"\x89PNG")
@@ -316,14 +336,17 @@ def test_figure_2_writes_pdf_and_png_deterministically(tmp_path, paper_config):
     assert outputs[0] == outputs[1]
 
 
-def test_capacity_figure_plots_our_means_the_paper_and_the_write_rule_ceiling(tmp_path):
+def test_capacity_figure_draws_our_means_the_paper_and_the_simulated_ceiling_from_its_csv():
     ladder = {f"sp{n}": {"slots": n, "paper_name": f"sparseptr_slots{n}_ptr", "merge_threshold": 0.85,
                          "strength_floor": 0.05} for n in (4, 16, 32)}
     accuracy = {4: [12.0, 13.0, 14.0], 16: [20.0, 25.0, 30.0], 32: [97.0, 98.0, 99.0]}
     metrics = tidy("sparse_pointer_ablation", {(f"sp{n}", "faithful"): {"acc_4pairs_pct": accuracy[n],
                                                                         "acc_8pairs_pct": [v - 5 for v in accuracy[n]]}
                                                for n in accuracy})
-    figure = sp_capacity.draw(metrics, Reported(PAPER / "reported.csv"), ladder, [4, 8], simulated_sequences=300)
+    capacity = pd.DataFrame([(n, slots, 10, min(100.0, 5.0 * slots - n)) for n in (4, 8) for slots in range(4, 33)],
+                            columns=["pairs", "slots", "sequences", "binding_kept_pct"])
+    figure = sp_capacity.draw(metrics, Reported(PAPER / "reported.csv"), capacity, ladder, 4, [4, 8], ["red", "blue"],
+                              "T5_sparsepointer_ablation")
     axes = figure.axes[0]
     lines = {line.get_label(): line for line in axes.get_lines()}
     lines.update({bars.get_label(): bars.lines[0] for bars in axes.containers})  # error bars: the data line
@@ -334,9 +357,34 @@ def test_capacity_figure_plots_our_means_the_paper_and_the_write_rule_ceiling(tm
     assert list(lines["paper, 4 pairs"].get_ydata()) == [paper_value("T5_sparsepointer_ablation", f"sparseptr_slots{n}_ptr",
                                                                      "acc_4pairs_pct") for n in (4, 16, 32)]
     ceiling = lines["binding kept (write rule), 8 pairs"]
-    assert list(ceiling.get_xdata()) == list(range(4, 33, 2))
-    assert ceiling.get_ydata()[0] == 0.0 and ceiling.get_ydata()[-1] == 100.0  # 4 slots keep nothing, 32 keep all
-    assert 0.0 < ceiling.get_ydata()[list(ceiling.get_xdata()).index(20)] < 100.0
+    assert list(ceiling.get_xdata()) == list(range(4, 33))
+    assert list(ceiling.get_ydata()) == list(capacity.query("pairs == 8")["binding_kept_pct"])
+    assert ceiling.get_color() == "blue"
+    assert axes.get_title() == "SparsePointer capacity: trained on 4 pairs, evaluated on 4 and 8"
+    with pytest.raises(ValueError, match="report.figures.sp_capacity.colours: 1 colours for 2 pair counts"):
+        sp_capacity.draw(metrics, Reported(PAPER / "reported.csv"), capacity, ladder, 4, [4, 8], ["red"], "T5_sparsepointer_ablation")
+
+
+def test_slot_capacity_simulates_the_configured_ladder_and_refuses_mixed_write_rules(paper_config):
+    assert slot_capacity_arguments(paper_config) == ["--pairs", 4, 6, 8, "--slots", 4, 32, "--merge-threshold", 0.85,
+                                                     "--strength-floor", 0.05, "--sequences", 2000, "--seed", 0]
+    mixed = copy.deepcopy(paper_config)
+    mixed["variants"]["sparse_pointer_slots20"]["merge_threshold"] = 0.9
+    with pytest.raises(ConfigError, match="report.figures.sp_capacity: the slot ladder of experiment 'sparse_pointer_ablation' mixes"):
+        slot_capacity_arguments(mixed)
+
+
+def test_slot_capacity_writes_one_row_per_pair_and_slot_count(tmp_path):
+    out = tmp_path / "slot_capacity.csv"
+    slot_capacity.main(["--pairs", "4", "8", "--slots", "4", "32", "--merge-threshold", "0.85", "--strength-floor", "0.05",
+                        "--sequences", "200", "--seed", "0", "--out", str(out)])
+    frame = pd.read_csv(out)
+    assert list(frame.columns) == slot_capacity.COLUMNS
+    assert len(frame) == 2 * 29 and set(frame["sequences"]) == {200}
+    for pairs in (4, 8):
+        kept = frame.query("pairs == @pairs").set_index("slots")["binding_kept_pct"]
+        assert kept[4] == 0.0 and kept[32] == 100.0  # 4 slots keep nothing, 32 keep every binding
+    assert (frame.query("pairs == 4")["binding_kept_pct"].values >= frame.query("pairs == 8")["binding_kept_pct"].values).all()
 
 
 def test_fix_effect_sentence_measures_the_gain_the_fix_removes(tmp_path):
@@ -364,7 +412,8 @@ def test_fix_effect_sentence_measures_the_gain_the_fix_removes(tmp_path):
 @pytest.mark.parametrize("module", ["repro.report.stats", "repro.report.table", "repro.report.claims",
                                     "repro.report.render", "repro.figures.fig2_lm_bpb", "repro.figures.sp_capacity",
                                     "repro.report.quantities", "repro.triple_audit", "repro.report.fix_effect",
-                                    "repro.figures.fig3_throughput", "repro.report.train_step_table"])
+                                    "repro.figures.fig3_throughput", "repro.report.train_step_table",
+                                    "repro.slot_capacity", "repro.report.variables"])
 def test_every_step_has_a_command_line(module):
     result = subprocess.run([sys.executable, "-m", module, "--help"], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -416,10 +465,15 @@ def test_report_renders_and_compiles_to_pdf(tmp_path, paper_config):
                     "--out", str(tables[name])])
     figures = {"fig2_lm_bpb": paper / "figures" / "fig2_lm_bpb.pdf", "sp_capacity": paper / "figures" / "sp_capacity.pdf"}
     fig2_lm_bpb.main(["--metrics", str(results / "lm.csv"), "--reported", str(PAPER / "reported.csv"),
-                      "--out-pdf", str(figures["fig2_lm_bpb"]), "--out-png", str(tmp_path / "fig2.png")])
+                      *figure2_arguments(paper_config), "--out-pdf", str(figures["fig2_lm_bpb"]), "--out-png", str(tmp_path / "fig2.png")])
+    slot_capacity.main(["--pairs", "4", "6", "8", "--slots", "4", "32", "--merge-threshold", "0.85", "--strength-floor", "0.05",
+                        "--sequences", "50", "--seed", "0", "--out", str(results / "slot_capacity.csv")])
     sp_capacity.main(["--metrics", str(results / "sparse_pointer_ablation.csv"), "--reported", str(PAPER / "reported.csv"),
-                      "--ladder", json.dumps(ladder), "--pairs", "4", "6", "8", "--simulated-sequences", "50",
+                      "--slot-capacity", str(results / "slot_capacity.csv"), *map(str, capacity_figure_arguments(paper_config)),
                       "--out-pdf", str(figures["sp_capacity"]), "--out-png", str(tmp_path / "sp_capacity.png")])
+    variables.main(["--facts", json.dumps(config_facts(paper_config, reported_numbers(PAPER / "reported.csv"))),
+                    "--slot-capacity", str(results / "slot_capacity.csv"), "--triple-seq-len", "49",
+                    "--out", str(paper / "build" / "variables.tex")])
     triple_audit.main(["--seed", "23", "--table-seed", "124", "--seq-len", "49", "--examples", "400",
                        "--out", str(results / "triple_audit.csv")])
     tables["triple_audit"] = paper / "tables" / "triple_audit.tex"
@@ -450,11 +504,13 @@ def test_report_renders_and_compiles_to_pdf(tmp_path, paper_config):
     main_tex = paper / "build" / "main.tex"
     render.main(["--template", str(TEMPLATES / "main.tex.j2"), "--provenance", str(results / "provenance.json"),
                  "--claims", str(results / "claims.csv"), "--claims-table", str(paper / "tables" / "claims.tex"),
+                 "--variables", str(paper / "build" / "variables.tex"),
                  *[f"--table={name}={path}" for name, path in tables.items()],
                  *[f"--figure={name}={path}" for name, path in figures.items()], "--out", str(main_tex)])
 
     source = main_tex.read_text()
     assert latex.escape(deviation) in source
+    assert "\\input{variables.tex}" in source
     for name in tables:
         assert f"\\input{{../tables/{name}.tex}}" in source
     for name in figures:
@@ -477,6 +533,60 @@ def test_report_renders_and_compiles_to_pdf(tmp_path, paper_config):
 
 def test_render_refuses_a_table_argument_without_a_name(tmp_path, capsys):
     with pytest.raises(SystemExit):
-        render.main(["--template", "t", "--provenance", "p", "--claims", "c", "--claims-table", "ct",
+        render.main(["--template", "t", "--provenance", "p", "--claims", "c", "--claims-table", "ct", "--variables", "v",
                      "--table", "paper/tables/table1_lm.tex", "--out", str(tmp_path / "main.tex")])
     assert "expected NAME=PATH" in capsys.readouterr().err
+
+
+# ---- the report's DAG ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def touched_smoke_dag(tmp_path_factory):
+    """A copy of the repository whose smoke DAG is marked done without running (every output an empty file)."""
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+                           capture_output=True, text=True, check=True).stdout.split()
+    work = tmp_path_factory.mktemp("report_dag")
+    for name in files:
+        if (REPO / name).is_file():
+            (work / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, work / name)
+    for path in planned(work):
+        (work / path).parent.mkdir(parents=True, exist_ok=True)
+        (work / path).write_text("")
+    result = dag_snakemake(work, "--touch", "--cores", "1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert planned(work) == set()
+    return work
+
+
+def dag_snakemake(work: Path, *args):
+    return subprocess.run([sys.executable, "-m", "snakemake", *args, "--configfile", "config/smoke.yaml",
+                           "--config", "wikitext_dir=tests/fixtures/wikitext", "wikitext_train_split=test"],
+                          cwd=work, capture_output=True, text=True)
+
+
+def planned(work: Path) -> set:
+    """Outputs a dry run would (re)build."""
+    result = dag_snakemake(work, "-n", "--cores", "1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return {path.strip() for line in result.stdout.splitlines() if line.strip().startswith("output:")
+            for path in line.split("output:", 1)[1].split(",")}
+
+
+def edit(path: Path) -> None:
+    path.write_text(path.read_text() + "\n# edited\n")
+
+
+@pytest.mark.slow  # three Snakemake runs over the smoke DAG
+def test_a_capacity_figure_edit_redraws_it_from_the_csv_without_rerunning_the_simulation(touched_smoke_dag):
+    edit(touched_smoke_dag / "repro" / "figures" / "sp_capacity.py")
+    assert planned(touched_smoke_dag) == {"paper/figures/sp_capacity.pdf", "paper/figures/sp_capacity.png",
+                                          "paper/build/main.tex", "paper/build/main.pdf"}
+
+
+@pytest.mark.slow
+def test_a_simulation_edit_reruns_it_and_what_reads_its_csv(touched_smoke_dag):
+    edit(touched_smoke_dag / "repro" / "slot_capacity.py")
+    assert planned(touched_smoke_dag) == {"results/audit/slot_capacity.csv", "paper/figures/sp_capacity.pdf",
+                                          "paper/figures/sp_capacity.png", "paper/build/variables.tex",
+                                          "paper/build/main.tex", "paper/build/main.pdf"}

@@ -1,8 +1,11 @@
 """Figure 2: validation BPB of the byte-level WikiText-2 LM pilot, in the paper's style (spec E1).
 
-Solid bars: our faithful mean over seeds (error bar: sample std), annotated to 3 decimals; hatched
-bars beside them: our corrected mean, for the models that have corrected runs; diamonds: the paper."""
+One bar group per variant of the experiment, in the config's order, named by its paper name and
+coloured as the config says (report.figures.fig2_lm_bpb). Solid bars: our faithful mean over seeds
+(error bar: sample std), annotated to 3 decimals; hatched bars beside them: our corrected mean, for
+the models that have corrected runs; diamonds: the paper."""
 import argparse
+import json
 from pathlib import Path
 
 import matplotlib
@@ -18,14 +21,9 @@ from repro.report import runs  # noqa: E402
 from repro.report.reported import Reported  # noqa: E402
 from repro.report.stats import summarize  # noqa: E402
 
-# The paper's Figure 2: bar order, x labels (the paper's model names) and colours.
-BARS = (("transformer", "transformer", "#7f8c8d"), ("unimatrix_core", "unimatrix-core", "#d35400"),
-        ("unimatrix_rosa", "unimatrix-rosa", "#16a085"), ("unimatrix_discovery", "unimatrix-discovery", "#2c3e50"))
 TITLE = "Byte-Level LM Pilot on WikiText-2"
 Y_LABEL = "Validation bits-per-byte"
 SIZE_INCHES = (8, 4.8)
-PAPER_EXPERIMENT = "T1_lm_pilot"
-METRIC = "val_bpb"
 CORRECTED_MODE = "corrected"
 BAR_WIDTH = 0.38
 HATCH = "///"
@@ -43,19 +41,28 @@ def _bar(axes, x: float, values: pd.Series, colour: str, hatch: str | None) -> f
     return top
 
 
-def draw(metrics: pd.DataFrame, reported: Reported):
+def bar_colours(names: dict, colours: dict) -> list:
+    missing = [variant for variant in names if variant not in colours]
+    if missing:
+        raise ValueError(f"report.figures.fig2_lm_bpb.colours: no colour for {', '.join(missing)}; "
+                         f"it names {', '.join(colours) or 'none'}")
+    return [colours[variant] for variant in names]
+
+
+def draw(metrics: pd.DataFrame, reported: Reported, names: dict, colours: dict, paper_experiment: str, metric: str):
+    """names: {variant: {"paper_name", ...}} in bar order; colours: {variant: colour}."""
     figure, axes = plt.subplots(figsize=SIZE_INCHES)
     tops = []
-    for i, (variant, paper_name, colour) in enumerate(BARS):
+    for i, (variant, colour) in enumerate(zip(names, bar_colours(names, colours))):
         corrected = runs.has_runs(metrics, variant, CORRECTED_MODE)
         faithful_x = i - BAR_WIDTH / 2 if corrected else i
-        tops.append(_bar(axes, faithful_x, runs.values(metrics, variant, runs.BASELINE_MODE, METRIC), colour, None))
+        tops.append(_bar(axes, faithful_x, runs.values(metrics, variant, runs.BASELINE_MODE, metric), colour, None))
         if corrected:
-            tops.append(_bar(axes, i + BAR_WIDTH / 2, runs.values(metrics, variant, CORRECTED_MODE, METRIC), colour, HATCH))
-        paper = reported.get(PAPER_EXPERIMENT, paper_name, METRIC)
+            tops.append(_bar(axes, i + BAR_WIDTH / 2, runs.values(metrics, variant, CORRECTED_MODE, metric), colour, HATCH))
+        paper = reported.get(paper_experiment, names[variant]["paper_name"], metric)
         if paper is not None:
             axes.plot(faithful_x, paper, marker="D", color="black", markersize=6, linestyle="none", zorder=3)
-    axes.set_xticks(range(len(BARS)), [paper_name for _, paper_name, _ in BARS])
+    axes.set_xticks(range(len(names)), [name["paper_name"] for name in names.values()])
     axes.set_ylabel(Y_LABEL)
     axes.set_title(TITLE)
     axes.set_ylim(0, max(tops) * HEADROOM)
@@ -72,10 +79,17 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--metrics", required=True, type=Path, help="results/metrics/lm.csv")
     parser.add_argument("--reported", required=True, type=Path, help="paper/reported.csv")
+    parser.add_argument("--names", required=True, help='JSON {variant: {"paper_name": ...}}, in bar order')
+    parser.add_argument("--colours", required=True, help="JSON {variant: colour}")
+    parser.add_argument("--paper-experiment", required=True, help="the paper's experiment in paper/reported.csv")
+    parser.add_argument("--metric", required=True, help="the metric drawn, ours and the paper's")
     parser.add_argument("--out-pdf", required=True, type=Path, help="the PDF to write")
     parser.add_argument("--out-png", required=True, type=Path, help="the PNG to write")
     args = parser.parse_args(argv)
-    save(draw(pd.read_csv(args.metrics), Reported(args.reported)), args.out_pdf, args.out_png)
+    figure = draw(pd.read_csv(args.metrics), Reported(args.reported), json.loads(args.names), json.loads(args.colours),
+                  args.paper_experiment, args.metric)
+    save(figure, args.out_pdf, args.out_png)
+
 
 if __name__ == "__main__":
     main()

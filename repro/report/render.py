@@ -1,6 +1,8 @@
 """Render the report's LaTeX source: provenance, the generated tables and figures (by name; the
-template refers to `tables.<name>` and `figures.<name>`), and the claims with a count of their verdicts. Paths to the generated files are written relative to the output's folder,
-so `latexmk -cd` on the output compiles it."""
+template refers to `tables.<name>` and `figures.<name>`), the claims with a count of their verdicts,
+and the variables file (repro.report.variables) whose macros state every number of the prose. Paths
+to the generated files are written relative to the output's folder, so `latexmk -cd` on the output
+compiles it."""
 import argparse
 import json
 import os
@@ -40,6 +42,7 @@ def main(argv=None) -> None:
     parser.add_argument("--provenance", required=True, type=Path, help="results/provenance.json")
     parser.add_argument("--claims", required=True, type=Path, help="results/claims.csv")
     parser.add_argument("--claims-table", required=True, type=Path, help="claims table (.tex), from repro.report.claims")
+    parser.add_argument("--variables", required=True, type=Path, help="paper/build/variables.tex, from repro.report.variables")
     parser.add_argument("--table", type=_named, action="append", default=[], metavar="NAME=PATH",
                         help="a generated table (.tex); repeat for each")
     parser.add_argument("--figure", type=_named, action="append", default=[], metavar="NAME=PATH",
@@ -55,6 +58,7 @@ def main(argv=None) -> None:
         tables={name: _relative(path, args.out) for name, path in args.table},
         figures={name: _relative(path, args.out) for name, path in args.figure},
         claims_table=_relative(args.claims_table, args.out),
+        variables=_relative(args.variables, args.out),
     )
 
 

@@ -1,4 +1,6 @@
 # Tables, figures and claims read only the tidy metrics; nothing here reaches back to a run.
+from repro.report.facts import config_facts
+from repro.report.figure_settings import capacity_figure_arguments, figure2_arguments, slot_capacity_arguments
 
 
 rule table:
@@ -66,40 +68,79 @@ rule fix_effect:
 
 rule figure2_lm_bpb:
     input:
-        metrics="results/metrics/lm.csv",
+        metrics=f"results/metrics/{config['report']['figures']['fig2_lm_bpb']['experiment']}.csv",
         reported="paper/reported.csv",
         code="repro/figures/fig2_lm_bpb.py",
     output:
         pdf="paper/figures/fig2_lm_bpb.pdf",
         png="paper/figures/fig2_lm_bpb.png",
+    params:
+        settings=figure2_arguments(config),
     log:
         "results/logs/figure2_lm_bpb.log",
     run:
         python_step(
             "repro.figures.fig2_lm_bpb",
-            ["--metrics", input.metrics, "--reported", input.reported, "--out-pdf", output.pdf, "--out-png", output.png],
+            ["--metrics", input.metrics, "--reported", input.reported, *params.settings,
+             "--out-pdf", output.pdf, "--out-png", output.png],
             log[0],
         )
 
 
+# A measurement, not a figure: the write rule alone at every slot count of the ladder (spec §4.7).
+rule slot_capacity:
+    input:
+        code=["repro/slot_capacity.py", "models/side_memory.py", "repro/tasks/recall.py"],
+    output:
+        "results/audit/slot_capacity.csv",
+    params:
+        settings=slot_capacity_arguments(config),
+    log:
+        "results/logs/slot_capacity.log",
+    run:
+        python_step("repro.slot_capacity", [*params.settings, "--out", output[0]], log[0])
+
+
 rule figure_sp_capacity:
     input:
-        metrics="results/metrics/sparse_pointer_ablation.csv",
+        metrics=f"results/metrics/{config['report']['figures']['sp_capacity']['experiment']}.csv",
         reported="paper/reported.csv",
-        code=["repro/figures/sp_capacity.py", "repro/slot_capacity.py", "models/side_memory.py"],
+        slot_capacity=rules.slot_capacity.output[0],
+        code="repro/figures/sp_capacity.py",
     output:
         pdf="paper/figures/sp_capacity.pdf",
         png="paper/figures/sp_capacity.png",
     params:
-        ladder=as_json(slot_ladder(config, "sparse_pointer_ablation")),
-        pairs=[str(n) for n in eval_pairs(config, "sparse_pointer_ablation")],
+        settings=capacity_figure_arguments(config),
     log:
         "results/logs/figure_sp_capacity.log",
     run:
         python_step(
             "repro.figures.sp_capacity",
-            ["--metrics", input.metrics, "--reported", input.reported, "--ladder", params.ladder,
-             "--pairs", *params.pairs, "--out-pdf", output.pdf, "--out-png", output.png],
+            ["--metrics", input.metrics, "--reported", input.reported, "--slot-capacity", input.slot_capacity,
+             *params.settings, "--out-pdf", output.pdf, "--out-png", output.png],
+            log[0],
+        )
+
+
+# Every number the report's prose states, as LaTeX macros: the config's facts and the measured ones.
+rule report_variables:
+    input:
+        reported="paper/reported.csv",
+        slot_capacity=rules.slot_capacity.output[0],
+        code=["repro/report/variables.py", "repro/report/facts.py", "repro/tasks/triple.py"],
+    output:
+        "paper/build/variables.tex",
+    params:
+        facts=json.dumps(config_facts(config, reported_numbers("paper/reported.csv"))),
+        triple_seq_len=TRIPLE_RECIPE["seq_len"],
+    log:
+        "results/logs/report_variables.log",
+    run:
+        python_step(
+            "repro.report.variables",
+            ["--facts", params.facts, "--slot-capacity", input.slot_capacity, "--triple-seq-len", params.triple_seq_len,
+             "--out", output[0]],
             log[0],
         )
 
@@ -180,6 +221,7 @@ rule render_report:
                 *expand("paper/tables/train_step_{result_set}.tex", result_set=RESULT_SETS)],
         figures=[rules.figure2_lm_bpb.output.pdf, rules.figure_sp_capacity.output.pdf,
                  *expand("paper/figures/fig3_throughput_{result_set}.pdf", result_set=RESULT_SETS)],
+        variables=rules.report_variables.output[0],
         code="repro/report/render.py",
     output:
         "paper/build/main.tex",
@@ -192,7 +234,8 @@ rule render_report:
         python_step(
             "repro.report.render",
             ["--template", input.template, "--provenance", input.provenance, "--claims", input.claims,
-             "--claims-table", input.claims_table, *params.tables, *params.figures, "--out", output[0]],
+             "--claims-table", input.claims_table, "--variables", input.variables, *params.tables, *params.figures,
+             "--out", output[0]],
             log[0],
         )
 
@@ -203,6 +246,7 @@ rule compile_report:
         tables=rules.render_report.input.tables,
         figures=rules.render_report.input.figures,
         claims_table=rules.claims.output.tex,
+        variables=rules.render_report.input.variables,
         tex=tools_on_path("latexmk", "pdflatex", install=TEX_INSTALL),
     output:
         "paper/build/main.pdf",

@@ -1,0 +1,48 @@
+"""What each figure of the report, and the slot-capacity measurement behind one, takes from the
+config (report.figures, report.slot_capacity): command-line arguments for report.smk, so that no
+figure script names a variant, a label or a colour. Read without pandas or torch: the Snakefile imports this."""
+import json
+
+from repro.config import ConfigError, eval_pairs, slot_ladder
+
+
+def variant_names(config: dict, variants: list) -> str:
+    """JSON {variant: {"label", "paper_name"}} in the given order (unsorted keys: the order is the figure's)."""
+    return json.dumps({variant: {key: config["variants"][variant][key] for key in ("label", "paper_name")}
+                       for variant in variants})
+
+
+def figure2_arguments(config: dict) -> list:
+    spec = config["report"]["figures"]["fig2_lm_bpb"]
+    return ["--names", variant_names(config, config["experiments"][spec["experiment"]]["variants"]),
+            "--colours", json.dumps(spec["colours"]), "--paper-experiment", spec["paper_experiment"],
+            "--metric", spec["metric"]]
+
+
+def capacity_ladder(config: dict) -> dict:
+    return slot_ladder(config, config["report"]["figures"]["sp_capacity"]["experiment"])
+
+
+def slot_capacity_arguments(config: dict) -> list:
+    """The write rule alone at every slot count of the capacity figure's ladder, for each evaluation pair count."""
+    experiment = config["report"]["figures"]["sp_capacity"]["experiment"]
+    ladder = capacity_ladder(config)
+    rules = {(spec["merge_threshold"], spec["strength_floor"]) for spec in ladder.values()}
+    if len(rules) != 1:
+        raise ConfigError(f"report.figures.sp_capacity: the slot ladder of experiment {experiment!r} mixes write rules "
+                          f"(merge_threshold, strength_floor) {sorted(rules)}; the simulation runs one")
+    (merge_threshold, strength_floor), = rules
+    slots = [spec["slots"] for spec in ladder.values()]
+    simulation = config["report"]["slot_capacity"]
+    return ["--pairs", *eval_pairs(config, experiment), "--slots", min(slots), max(slots),
+            "--merge-threshold", merge_threshold, "--strength-floor", strength_floor,
+            "--sequences", simulation["sequences"], "--seed", simulation["seed"]]
+
+
+def capacity_figure_arguments(config: dict) -> list:
+    spec = config["report"]["figures"]["sp_capacity"]
+    experiment = config["experiments"][spec["experiment"]]
+    return ["--ladder", json.dumps(capacity_ladder(config), sort_keys=True),
+            "--train-pairs", config["recipes"][experiment["recipe"]]["pairs"],
+            "--pairs", *eval_pairs(config, spec["experiment"]), "--colours", json.dumps(spec["colours"]),
+            "--paper-experiment", spec["paper_experiment"]]
