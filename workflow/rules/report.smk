@@ -247,7 +247,7 @@ rule compile_report:
         figures=rules.render_report.input.figures,
         claims_table=rules.claims.output.tex,
         variables=rules.render_report.input.variables,
-        tex=tools_on_path("latexmk", "pdflatex", install=TEX_INSTALL),
+        tex_tools=tools_on_path("latexmk", "pdflatex", install=TEX_INSTALL),
     output:
         "paper/build/main.pdf",
     log:
