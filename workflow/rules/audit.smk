@@ -1,4 +1,6 @@
-# Measured properties of a benchmark's generator, independent of any model.
+# Measurements without training: properties of a benchmark's generator, and of a mechanism alone.
+from repro.report.figure_settings import slot_capacity_arguments
+
 
 
 rule triple_audit:
@@ -20,3 +22,17 @@ rule triple_audit:
              "--examples", params.examples, "--out", output[0]],
             log[0],
         )
+
+
+# SparsePointer's write rule alone at every slot count of the ladder (spec §4.7); the figure only draws it.
+rule slot_capacity:
+    input:
+        code=["repro/slot_capacity.py", "models/side_memory.py", "repro/tasks/recall.py"],
+    output:
+        "results/audit/slot_capacity.csv",
+    params:
+        settings=slot_capacity_arguments(config),
+    log:
+        "results/logs/slot_capacity.log",
+    run:
+        python_step("repro.slot_capacity", [*params.settings, "--out", output[0]], log[0])

@@ -1,6 +1,6 @@
 # Tables, figures and claims read only the tidy metrics; nothing here reaches back to a run.
 from repro.report.facts import config_facts
-from repro.report.figure_settings import capacity_figure_arguments, figure2_arguments, slot_capacity_arguments
+from repro.report.figure_settings import capacity_figure_arguments, figure2_arguments
 
 
 rule table:
@@ -87,20 +87,6 @@ rule figure2_lm_bpb:
         )
 
 
-# A measurement, not a figure: the write rule alone at every slot count of the ladder (spec §4.7).
-rule slot_capacity:
-    input:
-        code=["repro/slot_capacity.py", "models/side_memory.py", "repro/tasks/recall.py"],
-    output:
-        "results/audit/slot_capacity.csv",
-    params:
-        settings=slot_capacity_arguments(config),
-    log:
-        "results/logs/slot_capacity.log",
-    run:
-        python_step("repro.slot_capacity", [*params.settings, "--out", output[0]], log[0])
-
-
 rule figure_sp_capacity:
     input:
         metrics=f"results/metrics/{config['report']['figures']['sp_capacity']['experiment']}.csv",
@@ -155,7 +141,7 @@ rule figure3_throughput:
         pdf="paper/figures/fig3_throughput_{result_set}.pdf",
         png="paper/figures/fig3_throughput_{result_set}.png",
     params:
-        names=as_json(benchmark_names(config)),
+        names=json.dumps(benchmark_names(config)),  # in the config's order: it sets the colours
     log:
         "results/logs/figure3_throughput_{result_set}.log",
     run:
@@ -175,7 +161,7 @@ rule train_step_table:
     output:
         "paper/tables/train_step_{result_set}.tex",
     params:
-        names=as_json(benchmark_names(config)),
+        names=json.dumps(benchmark_names(config)),  # in the config's order: it sets the colours
     log:
         "results/logs/train_step_table_{result_set}.log",
     run:
