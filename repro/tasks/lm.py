@@ -5,6 +5,7 @@ import math
 import torch
 import torch.nn.functional as F
 
+from repro.acceleration import acceleration_for
 from repro.cuda_graph import replayed_forward
 from repro.device import transfer
 from repro.data.wikitext import PAD_ID, VOCAB_SIZE  # noqa: F401  (part of the task interface)
@@ -44,7 +45,7 @@ def evaluate(model, settings: dict, data: dict, device: torch.device) -> dict:
     if counts[-1] * batch_size > inputs.size(0):
         raise ValueError(f"eval.batches={counts[-1]} needs {counts[-1] * batch_size} chunks; the validation stream has {inputs.size(0)}")
     model.eval()
-    forward = replayed_forward(model, settings["cuda_graphs"])
+    forward = replayed_forward(model, acceleration_for(settings, device).cuda_graphs)
     # Summed on the device (float64, in batch order), read at each recorded count only.
     total, n_targets, metrics = torch.zeros((), dtype=torch.float64, device=device), 0, {}
     for batch in range(counts[-1]):

@@ -6,6 +6,7 @@ the last target (the value bound to the queried key), predicted at the ANSWER po
 """
 import torch
 
+from repro.acceleration import acceleration_for
 from repro.tasks import final_token, streams
 
 VOCAB_SIZE = 64
@@ -65,7 +66,7 @@ def evaluate(model, settings: dict, data: dict, device: torch.device) -> dict:
     for eval_set in spec["sets"]:
         n = eval_set["pairs"]
         batches = streams.drawn(recall_batch, spec["batches"], eval_set["seed"], spec["batch_size"], n, settings["seq_len"])
-        found = final_token.score(model, batches, device, settings["cuda_graphs"])
+        found = final_token.score(model, batches, device, acceleration_for(settings, device).cuda_graphs)
         hashes[f"eval_{n}pairs_seed{eval_set['seed']}_sha256"] = found.sha256
         metrics[f"eval_loss_{n}pairs"] = found.loss
         metrics[f"acc_{n}pairs_pct"] = found.accuracy_pct

@@ -32,6 +32,7 @@ Reference levels: chance 1/16 = 6.25%; "last value written to the queried key" s
 """
 import torch
 
+from repro.acceleration import acceleration_for
 from repro.tasks import final_token, streams
 
 VOCAB_SIZE = 30
@@ -97,7 +98,7 @@ def evaluate(model, settings: dict, data: dict, device: torch.device) -> dict:
     spec, metrics, hashes = settings["eval"], {}, {}
     for eval_set in spec["sets"]:
         batches = streams.drawn(signal_noise_batch, spec["batches"], eval_set["seed"], spec["batch_size"], settings["seq_len"])
-        found = final_token.score(model, batches, device, settings["cuda_graphs"])
+        found = final_token.score(model, batches, device, acceleration_for(settings, device).cuda_graphs)
         seed = eval_set["seed"]
         hashes[f"eval_seed{seed}_sha256"] = found.sha256
         metrics[f"eval_loss_seed{seed}"] = found.loss

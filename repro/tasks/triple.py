@@ -11,6 +11,7 @@ import itertools
 import torch
 import torch.nn.functional as F
 
+from repro.acceleration import acceleration_for
 from repro.cuda_graph import replayed_forward
 from repro.device import transfer
 from repro.tasks import streams
@@ -184,7 +185,7 @@ def evaluate_all(model, settings: dict, seed: int, device: torch.device, heads=N
     (a, b and c of the queried tag, pooled). Returns (metrics, {task: sha256 of its inputs})."""
     spec, metrics, hashes = settings["eval"], {}, {}
     model.eval()
-    forward = replayed_forward(model, settings["cuda_graphs"])
+    forward = replayed_forward(model, acceleration_for(settings, device).cuda_graphs)
     for task in TASKS:
         batches = streams.drawn(_kept_batch, spec["batches"], seed, task, spec["batch_size"], settings["seq_len"],
                                 table_seed(settings), equal_lengths(settings))
