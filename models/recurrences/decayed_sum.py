@@ -20,9 +20,10 @@ H = 1 (shared by the heads, as the SSD's C and B are).
 
 import torch
 
-# Tokens per chunk: the fastest of 16 and 32 for the paper-size UniMatrix training step on a CPU,
-# and level with 16 for the triple-latent and Mamba-2 steps.
-CHUNK = 32
+# Tokens per chunk, in every form and kernel: on a CPU the paper-size training steps of UniMatrix,
+# Triple-Latent and Mamba-2 were faster with 16 than with 32, or level; on a GPU the kernels' S×S
+# state and C×C blocks fit in registers at 16 and not at 64.
+CHUNK = 16
 LOG_FLOOR = -80.0  # decays below e^-80 ≈ 2e-35 are taken as e^-80: out of exp's slow denormal range
 
 

@@ -33,6 +33,7 @@ import torch
 import triton
 import triton.language as tl
 
+from models.recurrences.decayed_sum import CHUNK
 from models.recurrences.matrix_state import chunk
 from models.recurrences.matrix_state.triton_guarded import guarded_state_kernel
 from models.recurrences.matrix_state.writes import check, state_writes
@@ -150,10 +151,7 @@ def _backward(Q, K, V, RHO, IN_B, IN_T, RHO_B, RHO_T, STATES, DR, DS_END, DQ, DK
         tl.store(DS0 + pid * S * S + square, grad, mask=square_ok)
 
 
-# Tokens per chunk: the fastest for the paper-size training step on a GPU (64 needs more registers
-# than fit); 4 warps were level with 8 and faster than 2.
-CHUNK = 16
-NUM_WARPS = 4
+NUM_WARPS = 4  # level with 8 and faster than 2 for the paper-size training step on a GPU
 
 
 def _launch_shape(q):
