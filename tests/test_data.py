@@ -75,7 +75,8 @@ def test_one_pass_records_both_evaluation_lengths(real_wikitext_dir):
     valid = byte_stream(read_split("valid", str(real_wikitext_dir)))
     counts = torch.bincount(valid, minlength=lm.VOCAB_SIZE).double() + 1
     model = UnigramModel(counts.log())
-    settings = {"seq_len": 128, "eval": {"batch_size": 16, "batches": [64, 128], "compare_batches": 128}, "cuda_graphs": True}
+    settings = {"seq_len": 128, "eval": {"batch_size": 16, "batches": [64, 128], "compare_batches": 128},
+                "cuda_graphs": True, "recurrence": "fast", "flush_denormals": True, "torch_threads": 1}
     metrics, data = lm.evaluate(model, settings, {"valid": valid}, torch.device("cpu"))
     _, targets = lm.validation_chunks(valid, 128)
     log_probs = torch.log_softmax(counts.log(), 0)
