@@ -4,6 +4,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from models.acceleration import Acceleration
 from models.dropout import Dropout, attention
 
 
@@ -18,11 +19,11 @@ def init_normal(module: nn.Module) -> None:
 class FFN(nn.Module):
     """GELU MLP with biases: W₂ Drop(GELU(W₁ z + b₁)) + b₂, hidden 4d; 8d² + 5d parameters."""
 
-    def __init__(self, d: int, dropout: float):
+    def __init__(self, d: int, dropout: float, acceleration: Acceleration = Acceleration()):
         super().__init__()
         self.fc = nn.Linear(d, 4 * d)
         self.proj = nn.Linear(4 * d, d)
-        self.drop = Dropout(dropout)
+        self.drop = Dropout(dropout, acceleration)
 
     def forward(self, z):
         return self.proj(self.drop(F.gelu(self.fc(z))))
@@ -37,13 +38,15 @@ class SelfAttention(nn.Module):
     projection is an nn.Linear and gets N(0, 0.02²).
     """
 
-    def __init__(self, d: int, n_heads: int, dropout: float, causal: bool = True):
+    def __init__(self, d: int, n_heads: int, dropout: float, causal: bool = True,
+                 acceleration: Acceleration = Acceleration()):
         super().__init__()
         if d % n_heads:
             raise ValueError(f"d_model={d} is not divisible by n_heads={n_heads}")
         self.n_heads = n_heads
         self.dropout = dropout
         self.causal = causal
+        self.numpy_masks = acceleration.numpy_dropout
         self.in_proj_weight = nn.Parameter(torch.empty(3 * d, d))
         self.in_proj_bias = nn.Parameter(torch.zeros(3 * d))
         nn.init.xavier_uniform_(self.in_proj_weight)
@@ -53,18 +56,19 @@ class SelfAttention(nn.Module):
         B, T, d = x.shape
         qkv = F.linear(x, self.in_proj_weight, self.in_proj_bias)  # (B, T, 3d)
         q, k, v = qkv.view(B, T, 3, self.n_heads, d // self.n_heads).permute(2, 0, 3, 1, 4)  # 3 × (B, H, T, d/H)
-        y = attention(q, k, v, self.causal, self.dropout if self.training else 0.0)
+        y = attention(q, k, v, self.causal, self.dropout if self.training else 0.0, self.numpy_masks)
         return self.out_proj(y.transpose(1, 2).reshape(B, T, d))
 
 
 class TokenPositionEmbedding(nn.Module):
     """Input embedding Drop(E[x_t] + Pos[t]) and the tied output head logits_t = E h_t."""
 
-    def __init__(self, vocab_size: int, max_seq_len: int, d: int, dropout: float):
+    def __init__(self, vocab_size: int, max_seq_len: int, d: int, dropout: float,
+                 acceleration: Acceleration = Acceleration()):
         super().__init__()
         self.tok = nn.Embedding(vocab_size, d)
         self.pos = nn.Embedding(max_seq_len, d)
-        self.drop = Dropout(dropout)
+        self.drop = Dropout(dropout, acceleration)
 
     def forward(self, idx):  # (B, T) -> (B, T, d)
         T = idx.size(1)

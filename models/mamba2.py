@@ -8,7 +8,7 @@ final RMSNorm; head tied to the embedding. RMSNorm throughout, as in the referen
     z, xBC, dt = in_proj(u)                         (d_inner, d_inner + 2N, H)
     x, B, C    = silu(causal depthwise conv_K(xBC))  (one group: B, C shared by all heads)
     dt         = softplus(dt + dt_bias),  A = -exp(A_log)   (one scalar per head)
-    y          = SSD(x, dt, A, B, C) + D ⊙ x         (models/ssd.py)
+    y          = SSD(x, dt, A, B, C) + D ⊙ x         (models/recurrences/ssd)
     out        = out_proj(RMSNorm(y ⊙ silu(z)))
 
 Initialisation as in mamba_ssm: A = -U[1, 16], dt_bias = softplus⁻¹(dt) for dt log-uniform in
@@ -18,14 +18,14 @@ by 1/√L, conv torch's default.
 
 import math
 from dataclasses import dataclass
-from functools import partial
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from models.acceleration import Acceleration
 from models.dropout import Dropout
-from models.ssd import ssd_chunked, ssd_reference
+from models.recurrences import ssd
 
 DT_MIN, DT_MAX = 1e-3, 1e-1
 
@@ -39,19 +39,15 @@ class Mamba2Config:
     d_state: int = 16  # N
     expand: int = 2
     conv_kernel: int = 4
-    chunk: int = 16  # fast form only; does not change the function
     dropout: float = 0.0
-    recurrence: str = "fast"  # "reference" | "fast"
 
     def __post_init__(self):
         if self.expand * self.d_model % self.n_heads:
             raise ValueError(f"expand·d_model = {self.expand * self.d_model} is not divisible by n_heads={self.n_heads}")
-        if self.recurrence not in ("reference", "fast"):
-            raise ValueError(f"recurrence={self.recurrence!r}; valid: reference, fast")
 
 
 class Mixer(nn.Module):
-    def __init__(self, cfg: Mamba2Config):
+    def __init__(self, cfg: Mamba2Config, acceleration: Acceleration = Acceleration()):
         super().__init__()
         d_inner, N, H = cfg.expand * cfg.d_model, cfg.d_state, cfg.n_heads
         self.n_heads, self.d_state = H, N
@@ -66,7 +62,7 @@ class Mixer(nn.Module):
         self.out_proj = nn.Linear(d_inner, cfg.d_model, bias=False)
         with torch.no_grad():
             self.out_proj.weight /= math.sqrt(cfg.n_layers)
-        self.ssd = ssd_reference if cfg.recurrence == "reference" else partial(ssd_chunked, chunk=cfg.chunk)
+        self.recurrence = ssd.form(acceleration)
 
     def forward(self, u):  # (b, T, d) -> (b, T, d)
         T = u.size(1)
@@ -74,31 +70,32 @@ class Mixer(nn.Module):
         z, xBC, dt = self.in_proj(u).split([d_inner, d_inner + 2 * self.d_state, self.n_heads], -1)
         xBC = F.silu(self.conv(xBC.transpose(1, 2))[..., :T].transpose(1, 2))  # first T outputs: x_{t-K+1} ... x_t
         x, B, C = xBC.split([d_inner, self.d_state, self.d_state], -1)
-        x = x.unflatten(-1, (self.n_heads, -1))  # (b, T, H, P)
-        dt = F.softplus(dt + self.dt_bias)  # (b, T, H)
-        y = self.ssd(x, dt, -torch.exp(self.A_log), B, C) + self.D[:, None] * x
-        return self.out_proj(self.norm(y.flatten(2) * F.silu(z)))
+        x = x.unflatten(-1, (self.n_heads, -1)).transpose(1, 2)  # (b, H, T, P)
+        dt = F.softplus(dt + self.dt_bias).transpose(1, 2)  # (b, H, T)
+        B, C = B.unsqueeze(1), C.unsqueeze(1)  # (b, 1, T, N): one group, shared by the heads
+        y = self.recurrence.ssd(x, dt, -torch.exp(self.A_log), B, C) + self.D[:, None, None] * x
+        return self.out_proj(self.norm(y.transpose(1, 2).flatten(2) * F.silu(z)))
 
 
 class Block(nn.Module):
-    def __init__(self, cfg: Mamba2Config):
+    def __init__(self, cfg: Mamba2Config, acceleration: Acceleration = Acceleration()):
         super().__init__()
         self.norm = nn.RMSNorm(cfg.d_model, eps=1e-5)
-        self.mixer = Mixer(cfg)
-        self.drop = Dropout(cfg.dropout)
+        self.mixer = Mixer(cfg, acceleration)
+        self.drop = Dropout(cfg.dropout, acceleration)
 
     def forward(self, x):
         return x + self.drop(self.mixer(self.norm(x)))
 
 
 class Mamba2(nn.Module):
-    def __init__(self, cfg: Mamba2Config):
+    def __init__(self, cfg: Mamba2Config, acceleration: Acceleration = Acceleration()):
         super().__init__()
         self.cfg = cfg
         self.embed = nn.Embedding(cfg.vocab_size, cfg.d_model)
         nn.init.normal_(self.embed.weight, std=0.02)
-        self.drop = Dropout(cfg.dropout)
-        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
+        self.drop = Dropout(cfg.dropout, acceleration)
+        self.blocks = nn.ModuleList(Block(cfg, acceleration) for _ in range(cfg.n_layers))
         self.norm_f = nn.RMSNorm(cfg.d_model, eps=1e-5)
 
     def forward(self, idx):  # (B, T) -> (B, T, V)

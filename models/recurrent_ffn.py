@@ -16,8 +16,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from models.acceleration import Acceleration
 from models.dropout import Dropout
-from models.gated_recurrence import RECURRENCES
+from models.recurrences import gated
 from models.transformer import Transformer
 
 
@@ -32,7 +33,6 @@ class RecurrentFFNConfig:
     readout: bool = False  # learned s_{-1} and the W_q readout gate
     local_branch: bool = False  # Hybrid: needs readout
     dropout: float = 0.1
-    recurrence: str = "fast"  # models.gated_recurrence.RECURRENCES
 
     def __post_init__(self):
         for key in ("readout", "local_branch"):
@@ -41,16 +41,14 @@ class RecurrentFFNConfig:
         if self.local_branch and not self.readout:
             raise ValueError("local_branch=True needs readout=True (the Hybrid is the Readout "
                              "recurrence plus a local branch)")
-        if self.recurrence not in RECURRENCES:
-            raise ValueError(f"recurrence={self.recurrence!r}; valid: {', '.join(RECURRENCES)}")
 
 
 class RecurrentFFN(nn.Module):
-    def __init__(self, cfg: RecurrentFFNConfig):
+    def __init__(self, cfg: RecurrentFFNConfig, acceleration: Acceleration = Acceleration()):
         super().__init__()
         d, m = cfg.d_model, cfg.state_size
         width = m // 2 if cfg.local_branch else m  # R
-        self.recurrence = RECURRENCES[cfg.recurrence]
+        self.recurrence = gated.form(acceleration)
         self.n_in = 4 if cfg.readout else 3
         self.w_in = nn.Linear(d, self.n_in * width, bias=False)  # rows: W_f, W_i, W_c[, W_q]
         self.s0 = nn.Parameter(torch.zeros(width)) if cfg.readout else None  # spec §1.1 exception 2
@@ -58,12 +56,14 @@ class RecurrentFFN(nn.Module):
         if cfg.local_branch:
             self.w_local = nn.Linear(d, 2 * (m - width), bias=False)  # rows: W_up, W_gt
             self.w_dn = nn.Linear(m - width, d, bias=False)
-            self.drop = Dropout(cfg.dropout)
+            self.drop = Dropout(cfg.dropout, acceleration)
         self.local_branch = cfg.local_branch
 
     def forward(self, u):  # (B, T, d) -> (B, T, d)
         f, i, c, *q = self.w_in(u).chunk(self.n_in, -1)  # each (B, T, R)
-        s = self.recurrence(torch.tanh(f), torch.sigmoid(i) * F.silu(c), self.s0)  # (B, T, R)
+        # one head: the recurrence's layout is (B, H, T, R)
+        s = self.recurrence.gated_recurrence(torch.tanh(f).unsqueeze(1), (torch.sigmoid(i) * F.silu(c)).unsqueeze(1),
+                                             self.s0).squeeze(1)  # (B, T, R)
         y = self.w_o(F.silu(q[0] * s if q else s))
         if self.local_branch:
             up, gate = self.w_local(u).chunk(2, -1)  # each (B, T, Λ)
@@ -72,5 +72,5 @@ class RecurrentFFN(nn.Module):
 
 
 class RecurrentFFNTransformer(Transformer):
-    def __init__(self, cfg: RecurrentFFNConfig):
-        super().__init__(cfg, make_ffn=lambda: RecurrentFFN(cfg))
+    def __init__(self, cfg: RecurrentFFNConfig, acceleration: Acceleration = Acceleration()):
+        super().__init__(cfg, make_ffn=lambda: RecurrentFFN(cfg, acceleration), acceleration=acceleration)

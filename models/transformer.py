@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import torch.nn as nn
 
+from models.acceleration import Acceleration
 from models.dropout import Dropout
 from models.layers import FFN, SelfAttention, TokenPositionEmbedding, init_normal
 
@@ -24,13 +25,14 @@ class Block(nn.Module):
     `ffn` replaces the GELU FFN (the Recurrent-FFN family, spec §4.10).
     cfg: any config with d_model, n_heads and dropout."""
 
-    def __init__(self, cfg, causal: bool = True, ffn: nn.Module | None = None):
+    def __init__(self, cfg, causal: bool = True, ffn: nn.Module | None = None,
+                 acceleration: Acceleration = Acceleration()):
         super().__init__()
         self.ln_1 = nn.LayerNorm(cfg.d_model)
-        self.attn = SelfAttention(cfg.d_model, cfg.n_heads, cfg.dropout, causal=causal)
+        self.attn = SelfAttention(cfg.d_model, cfg.n_heads, cfg.dropout, causal=causal, acceleration=acceleration)
         self.ln_2 = nn.LayerNorm(cfg.d_model)
-        self.ffn = FFN(cfg.d_model, cfg.dropout) if ffn is None else ffn
-        self.drop = Dropout(cfg.dropout)
+        self.ffn = FFN(cfg.d_model, cfg.dropout, acceleration) if ffn is None else ffn
+        self.drop = Dropout(cfg.dropout, acceleration)
 
     def forward(self, x):
         x = x + self.drop(self.attn(self.ln_1(x)))
@@ -43,11 +45,12 @@ class Transformer(nn.Module):
     random-number order is that of a model built in one piece)."""
 
     def __init__(self, cfg, make_ffn: Callable[[], nn.Module] | None = None, causal: bool = True,
-                 make_head: Callable[[], nn.Module] | None = None):
+                 make_head: Callable[[], nn.Module] | None = None, acceleration: Acceleration = Acceleration()):
         super().__init__()
         self.cfg = cfg
-        self.embed = TokenPositionEmbedding(cfg.vocab_size, cfg.max_seq_len, cfg.d_model, cfg.dropout)
-        self.blocks = nn.ModuleList(Block(cfg, causal=causal, ffn=None if make_ffn is None else make_ffn())
+        self.embed = TokenPositionEmbedding(cfg.vocab_size, cfg.max_seq_len, cfg.d_model, cfg.dropout, acceleration)
+        self.blocks = nn.ModuleList(Block(cfg, causal=causal, ffn=None if make_ffn is None else make_ffn(),
+                                          acceleration=acceleration)
                                     for _ in range(cfg.n_layers))
         self.ln_f = nn.LayerNorm(cfg.d_model)
         if make_head is not None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import torch.nn as nn
 
+from models.acceleration import Acceleration
 from models.transformer import Transformer
 
 
@@ -24,8 +25,9 @@ class TransformerTripleConfig:
 
 
 class TransformerTriple(Transformer):
-    def __init__(self, cfg: TransformerTripleConfig):
-        super().__init__(cfg, causal=False, make_head=lambda: nn.Linear(cfg.d_model, cfg.n_classes))
+    def __init__(self, cfg: TransformerTripleConfig, acceleration: Acceleration = Acceleration()):
+        super().__init__(cfg, causal=False, make_head=lambda: nn.Linear(cfg.d_model, cfg.n_classes),
+                         acceleration=acceleration)
 
     def forward(self, idx):  # (B, T) -> logits (B, n_classes), rep (B, d) for the auxiliary heads
         rep = self.ln_f(self.hidden(idx)[:, -1])  # positions 0..T-1 of the table; T = 43 or 49

@@ -13,9 +13,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from models.acceleration import Acceleration
 from models.dropout import Dropout
 from models.layers import FFN, TokenPositionEmbedding, init_normal
-from models.pair_memory import RECURRENCES
+from models.recurrences import pair_memory
 
 MEMORIES = ("dense", "slot")
 KERNEL = 5
@@ -34,23 +35,21 @@ class TripleLatentConfig:
     local_conv: bool = False  # Triple-Hybrid
     causal_conv: bool = False  # off = the paper's symmetric padding (D2)
     dropout: float = 0.1
-    recurrence: str = "fast"  # models.pair_memory.RECURRENCES
 
     def __post_init__(self):
         if self.memory not in MEMORIES:
             raise ValueError(f"memory={self.memory!r}; valid: {', '.join(MEMORIES)}")
-        if self.recurrence not in RECURRENCES:
-            raise ValueError(f"recurrence={self.recurrence!r}; valid: {', '.join(RECURRENCES)}")
         for key in ("local_conv", "causal_conv"):
             if not isinstance(getattr(self, key), bool):
                 raise ValueError(f"{key}={getattr(self, key)!r}; valid: true or false")
 
 
 class TripleLayer(nn.Module):
-    def __init__(self, cfg: TripleLatentConfig):
+    def __init__(self, cfg: TripleLatentConfig, acceleration: Acceleration = Acceleration()):
         super().__init__()
         d, H, m = cfg.d_model, cfg.n_heads, cfg.n_heads * cfg.state_size
         self.cfg = cfg
+        self.recurrences = pair_memory.form(acceleration)
         self.ln_a = nn.LayerNorm(d)
         self.w_a = nn.Linear(d, m, bias=False)
         self.w_b = nn.Linear(d, m, bias=False)
@@ -64,14 +63,13 @@ class TripleLayer(nn.Module):
         else:
             self.w_o = nn.Linear(m, d, bias=False)
         self.ln_b = nn.LayerNorm(d)
-        self.ffn = FFN(d, cfg.dropout)
-        self.drop = Dropout(cfg.dropout)
+        self.ffn = FFN(d, cfg.dropout, acceleration)
+        self.drop = Dropout(cfg.dropout, acceleration)
 
     def forward(self, x):  # (B, T, d) -> (B, T, d)
         cfg = self.cfg
         B, T, _ = x.shape
         H, S = cfg.n_heads, cfg.state_size
-        recurrences = RECURRENCES[cfg.recurrence]
 
         def heads(y):  # (B, T, H·D) -> (B, H, T, D); head h owns entries h·D .. h·D+D-1
             return y.view(B, T, H, -1).transpose(1, 2)
@@ -83,26 +81,26 @@ class TripleLayer(nn.Module):
         a, b, ell, r = (heads(torch.tanh(w(u))) for w in (self.w_a, self.w_b, self.w_ell, self.w_r))
         lam = torch.sigmoid(self.w_lam(u)).transpose(1, 2)  # (B, H, T)
         gamma = torch.sigmoid(self.w_gamma(u)).transpose(1, 2)
-        s = recurrences.running_state(a, lam)  # (B, H, T, S)
+        s = self.recurrences.running_state(a, lam)  # (B, H, T, S)
         if cfg.memory == "slot":
             g = heads(F.softmax(self.w_slot(u).view(B, T, H, cfg.slots), dim=-1))  # (B, H, T, K)
-            o = self.w_o(merge(recurrences.slot_memory(s, b, ell, r, g, gamma)))
+            o = self.w_o(merge(self.recurrences.slot_memory(s, b, ell, r, g, gamma)))
         else:
-            o = self.w_o(merge(recurrences.dense_memory(s, b, ell, gamma) * r))
+            o = self.w_o(merge(self.recurrences.dense_memory(s, b, ell, gamma) * r))
         h = x + self.drop(o)
         return h + self.drop(self.ffn(self.ln_b(h)))
 
 
 class TripleLatent(nn.Module):
-    def __init__(self, cfg: TripleLatentConfig):
+    def __init__(self, cfg: TripleLatentConfig, acceleration: Acceleration = Acceleration()):
         super().__init__()
         self.cfg = cfg
         d = cfg.d_model
-        self.embed = TokenPositionEmbedding(cfg.vocab_size, cfg.max_seq_len, d, cfg.dropout)
+        self.embed = TokenPositionEmbedding(cfg.vocab_size, cfg.max_seq_len, d, cfg.dropout, acceleration)
         if cfg.local_conv:
             self.conv = nn.Conv1d(d, d, KERNEL)  # no padding of its own: see convolve
-            self.conv_drop = Dropout(cfg.dropout)
-        self.layers = nn.ModuleList(TripleLayer(cfg) for _ in range(cfg.n_layers))
+            self.conv_drop = Dropout(cfg.dropout, acceleration)
+        self.layers = nn.ModuleList(TripleLayer(cfg, acceleration) for _ in range(cfg.n_layers))
         self.ln_f = nn.LayerNorm(d)
         self.apply(init_normal)
         if cfg.local_conv:  # spec §1.1: the kernel is N(0, 0.02²) too, its bias 0

@@ -38,6 +38,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from models.acceleration import Acceleration
 from models.dropout import Dropout
 from models.layers import init_normal
 
@@ -77,7 +78,7 @@ class TypedLatentConfig:
 
 
 class TypedLatent(nn.Module):
-    def __init__(self, cfg: TypedLatentConfig):
+    def __init__(self, cfg: TypedLatentConfig, acceleration: Acceleration = Acceleration()):
         super().__init__()
         check_layout(cfg.layout)
         if not cfg.learned_rules and cfg.n_classes != 16:
@@ -91,7 +92,7 @@ class TypedLatent(nn.Module):
         self.tables = nn.Parameter(torch.zeros(n_tables, n, n, n, cfg.n_classes))
         self.feature = nn.Linear(N_TASKS + 3 * n, d)
         self.ln = nn.LayerNorm(d)
-        self.mlp = nn.Sequential(nn.Linear(d, hidden), nn.GELU(), Dropout(cfg.dropout),
+        self.mlp = nn.Sequential(nn.Linear(d, hidden), nn.GELU(), Dropout(cfg.dropout, acceleration),
                                  nn.Linear(hidden, d))
         self.apply(init_normal)
 

@@ -15,9 +15,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from models.acceleration import Acceleration
 from models.dropout import Dropout
 from models.layers import FFN, TokenPositionEmbedding, init_normal
-from models.matrix_state import matrix_state
+from models.recurrences import matrix_state
 from models.side_memory import AssocMemory, SlotMemory
 
 SIDE_MEMORIES = ("none", "assoc", "sparse_pointer")
@@ -49,7 +50,6 @@ class UniMatrixConfig:
     carry_state_across_depth: bool = True
     batch_coupled_lookup: bool = True
     dropout: float = 0.1
-    recurrence: str = "fast"  # models.matrix_state.FORMS
 
     def __post_init__(self):
         if self.side_memory not in SIDE_MEMORIES:
@@ -70,10 +70,11 @@ class UniMatrixConfig:
 
 
 class UniMatrixBlock(nn.Module):
-    def __init__(self, cfg: UniMatrixConfig):
+    def __init__(self, cfg: UniMatrixConfig, acceleration: Acceleration = Acceleration()):
         super().__init__()
         d, H, m = cfg.d_model, cfg.n_heads, cfg.n_heads * cfg.state_size
         self.cfg = cfg
+        self.recurrence = matrix_state.form(acceleration)
         self.ln_a = nn.LayerNorm(d)
         self.w_q = nn.Linear(d, m, bias=False)
         self.w_k = nn.Linear(d, m, bias=False)
@@ -97,8 +98,8 @@ class UniMatrixBlock(nn.Module):
         if cfg.rosa:
             self.w_rosa = nn.Linear(d, d)
         self.ln_b = nn.LayerNorm(d)
-        self.ffn = FFN(d, cfg.dropout)
-        self.drop = Dropout(cfg.dropout)
+        self.ffn = FFN(d, cfg.dropout, acceleration)
+        self.drop = Dropout(cfg.dropout, acceleration)
 
     def forward(self, x, state0, rosa_ctx, slot_read):
         # x (B, T, d); state0 (B, H, S, S) or None (zeros); rosa_ctx (B, T, d) or None;
@@ -124,10 +125,8 @@ class UniMatrixBlock(nn.Module):
         if cfg.rulemix:
             delta = heads(torch.tanh(self.w_delta(u)))
             mix = F.softmax(self.w_mix(u).view(B, T, H, 3), dim=-1).transpose(1, 2)  # (B, H, T, 3)
-        r, state = matrix_state(
-            q, k, v, rho, state0,
-            delta=delta, mix=mix, frobenius_guard=cfg.frobenius_guard, form=cfg.recurrence,
-        )
+        r, state = self.recurrence.matrix_state(q, k, v, rho, state0, delta=delta, mix=mix,
+                                                frobenius_guard=cfg.frobenius_guard)
         r = r.transpose(1, 2).reshape(B, T, H * S)
         a = gate * self.w_o(r)
         pointer = None
@@ -146,14 +145,14 @@ class UniMatrixBlock(nn.Module):
 
 
 class UniMatrix(nn.Module):
-    def __init__(self, cfg: UniMatrixConfig):
+    def __init__(self, cfg: UniMatrixConfig, acceleration: Acceleration = Acceleration()):
         super().__init__()
         if not 0 <= cfg.pad_id < cfg.vocab_size:
             raise ValueError(f"pad_id={cfg.pad_id} is outside the vocabulary of size {cfg.vocab_size}")
         self.cfg = cfg
         d = cfg.d_model
-        self.embed = TokenPositionEmbedding(cfg.vocab_size, cfg.max_seq_len, d, cfg.dropout)
-        self.block = UniMatrixBlock(cfg)
+        self.embed = TokenPositionEmbedding(cfg.vocab_size, cfg.max_seq_len, d, cfg.dropout, acceleration)
+        self.block = UniMatrixBlock(cfg, acceleration)
         if cfg.rosa:
             self.rosa_table = nn.Embedding(cfg.vocab_size, d)
         if cfg.step_embedding:

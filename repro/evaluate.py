@@ -11,6 +11,7 @@ import time
 import torch
 
 from repro import device as devices
+from repro.acceleration import acceleration_for
 from repro.artifacts import load_data, write_json_atomically
 from repro.config import settings_hash
 from repro.provenance import code_version, library_versions
@@ -24,12 +25,13 @@ def evaluate(checkpoint: dict, eval_settings: dict, data: dict):
     """(metrics, evaluation data description, device description) of a checkpoint."""
     train_settings = checkpoint["settings"]
     settings = {**train_settings, **eval_settings}
-    configure_torch(settings)
     device = devices.resolve(settings["device"])
-    model = build(train_settings | {"device": settings["device"], "recurrence": settings["recurrence"]}, device)
+    acceleration = acceleration_for(settings, device)
+    configure_torch(acceleration)
+    model = build(train_settings, device, acceleration)
     model.load_state_dict(checkpoint["state_dict"])
     start = time.perf_counter()
-    task_metrics, eval_data = TASKS[settings["task"]].evaluate(model, settings, data, device)
+    task_metrics, eval_data = TASKS[settings["task"]].evaluate(model, settings, data, device, acceleration)
     record = checkpoint["record"]
     losses = record["losses"]
     metrics = {

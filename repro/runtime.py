@@ -1,10 +1,12 @@
-"""What every training and evaluation job does first: configure torch, and build the run's model
-seeded by the run seed (spec §1.3)."""
+"""What every training and evaluation job does first, given how the run is accelerated
+(repro/acceleration.py, resolved once per job): configure torch, and build the run's model seeded by
+the run seed (spec §1.3)."""
 import math
 
 import torch
 
 from models import build_model
+from models.acceleration import Acceleration
 from repro.tasks import TASKS
 
 
@@ -12,18 +14,19 @@ class NonFiniteLoss(RuntimeError):
     """Training diverged; no checkpoint is written."""
 
 
-def configure_cpu(settings: dict) -> None:
+def configure_cpu(acceleration: Acceleration) -> None:
     """Threads and denormals of the CPU ops. Flushing denormals (config `flush_denormals`, as
     TensorFlow does on CPU by default): results below 1.2e-38 become 0, and inputs that small are
     read as 0. Without it, the tiny products of the decays and saturated gates arrive as
     denormals, which x86 CPUs handle in microcode, up to twice as slowly
     (benchmarks/measured/PERFORMANCE.md). Threads that torch starts later inherit the setting."""
-    torch.set_num_threads(settings["torch_threads"])
-    torch.set_flush_denormal(settings["flush_denormals"])
+    if acceleration.threads is not None:
+        torch.set_num_threads(acceleration.threads)
+    torch.set_flush_denormal(acceleration.flush_denormals)
 
 
-def configure_torch(settings: dict) -> None:
-    configure_cpu(settings)
+def configure_torch(acceleration: Acceleration) -> None:
+    configure_cpu(acceleration)
     torch.use_deterministic_algorithms(True, warn_only=True)
     # With deterministic algorithms on, torch also fills every new tensor from empty() with NaN, a
     # guard against reading memory never written that costs a few percent of a CPU training step
@@ -32,21 +35,21 @@ def configure_torch(settings: dict) -> None:
     torch.utils.deterministic.fill_uninitialized_memory = False
 
 
-def build(settings: dict, device: torch.device) -> torch.nn.Module:
+def build(settings: dict, device: torch.device, acceleration: Acceleration) -> torch.nn.Module:
     """The run's model, seeded by the run seed (initialisation and dropout, spec §1.3)."""
     task = TASKS[settings["task"]]
     torch.manual_seed(settings["seed"])
     model = build_model(settings["architecture"], vocab_size=task.VOCAB_SIZE, max_seq_len=settings["seq_len"],
                         pad_id=task.PAD_ID, mode=settings["mode"], dropout=settings["dropout"],
-                        recurrence=settings["recurrence"], **task.MODEL_KWARGS)
+                        acceleration=acceleration, **task.MODEL_KWARGS)
     return model.to(device)
 
 
-def optimisation_settings(settings: dict, device: torch.device) -> dict:
+def optimisation_settings(settings: dict, acceleration: Acceleration) -> dict:
     """OptimisationStep's keywords for a run: AdamW and clipping (spec §1.2), and whether the step is
     replayed as a CUDA graph (config `cuda_graphs`, CUDA only)."""
     return {"lr": settings["lr"], "weight_decay": settings["weight_decay"], "clip_norm": settings["clip_norm"],
-            "graph": settings["cuda_graphs"] and device.type == "cuda"}
+            "graph": acceleration.cuda_graphs}
 
 
 class LossRecord:

@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from models import count_params
 from repro import device as devices
+from repro.acceleration import acceleration_for
 from repro.artifacts import load_data, save_atomically
 from repro.optimisation_step import OptimisationStep
 from repro.runtime import LossRecord, build, configure_torch, optimisation_settings
@@ -20,12 +21,13 @@ from repro.tasks import TASKS
 
 def train(settings: dict, data: dict, progress: bool = True):
     """Train one run; returns (model, record). Raises NonFiniteLoss naming run and step."""
-    configure_torch(settings)
     device = devices.resolve(settings["device"])
-    model = build(settings, device)
-    curriculum = TASKS[settings["task"]].curriculum(model, settings, data, device)
+    acceleration = acceleration_for(settings, device)
+    configure_torch(acceleration)
+    model = build(settings, device, acceleration)
+    curriculum = TASKS[settings["task"]].curriculum(model, settings, data, device, acceleration)
     step_once = OptimisationStep(curriculum.loss, [module.parameters() for module in curriculum.modules],
-                                 **optimisation_settings(settings, device))
+                                 **optimisation_settings(settings, acceleration))
     metrics = curriculum.before_training()
     losses = LossRecord(settings)
     start = time.perf_counter()

@@ -6,7 +6,7 @@ import torch
 
 # Tiny models on a shared 2-core machine: one thread avoids oversubscription (tests got ~10x faster).
 torch.set_num_threads(1)
-# Without CUDA, Triton's interpreter runs the CUDA kernels (models/matrix_state_kernel.py) on the
+# Without CUDA, Triton's interpreter runs the CUDA kernels (models/recurrences/*/triton.py) on the
 # CPU; it must be chosen before the kernels are defined.
 if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")

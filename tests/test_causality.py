@@ -9,6 +9,7 @@ import torch
 import yaml
 
 from models import build_model
+from models.acceleration import Acceleration
 
 from probes import logit_changes
 
@@ -22,7 +23,7 @@ PERTURBED = [0, 1, 2, 17, 64, 100, T - 1]
 def _model(name, mode, recurrence):
     torch.manual_seed(0)
     model = build_model(VARIANTS[name], vocab_size=V, max_seq_len=T, pad_id=256, mode=mode,
-                        dropout=0.1, recurrence=recurrence)
+                        dropout=0.1, acceleration=Acceleration(recurrence=recurrence))
     return model.eval()
 
 
@@ -30,7 +31,7 @@ def _probe(model):
     return logit_changes(model, V, T, PERTURBED)
 
 
-@pytest.mark.parametrize("recurrence", ["fast", "reference"])
+@pytest.mark.parametrize("recurrence", ["chunk", "naive"])
 @pytest.mark.parametrize("name", ["transformer", *UNIMATRIX])
 def test_corrected_mode_is_causal(name, recurrence):
     for t, diff in _probe(_model(name, "corrected", recurrence)):
@@ -38,13 +39,13 @@ def test_corrected_mode_is_causal(name, recurrence):
         assert diff[t:].max() > 1e-4  # the probe does reach the model
 
 
-@pytest.mark.parametrize("recurrence", ["fast", "reference"])
+@pytest.mark.parametrize("recurrence", ["chunk", "naive"])
 def test_transformer_is_causal_in_faithful_mode(recurrence):
     for t, diff in _probe(_model("transformer", "faithful", recurrence)):
         assert (diff[:t] < 1e-6).all()
 
 
-@pytest.mark.parametrize("recurrence", ["fast", "reference"])
+@pytest.mark.parametrize("recurrence", ["chunk", "naive"])
 @pytest.mark.parametrize("name", UNIMATRIX)
 def test_faithful_mode_leaks_the_last_token_to_position_0(name, recurrence):
     """D1: the state carried into depth steps 2-3 summarises the whole window (≈1e-3 at init)."""
@@ -52,7 +53,7 @@ def test_faithful_mode_leaks_the_last_token_to_position_0(name, recurrence):
     assert diff[0] > 1e-4
 
 
-@pytest.mark.parametrize("recurrence", ["fast", "reference"])
+@pytest.mark.parametrize("recurrence", ["chunk", "naive"])
 @pytest.mark.parametrize("name, leaks", [("unimatrix_core", False), ("unimatrix_assoc", True)])
 def test_faithful_assoc_leaks_a_middle_token_to_position_0(name, leaks, recurrence):
     """D1: a change at position 17 reaches the carried end-of-window state through the Assoc

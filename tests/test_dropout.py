@@ -20,7 +20,7 @@ def test_mask_keeps_one_minus_p_scaled_and_the_run_seed_decides_it():
 def test_dropout_multiplies_by_the_mask_forward_and_backward():
     x = torch.randn(8, 16, 32, requires_grad=True)
     torch.manual_seed(3)
-    y = drop.dropout(x, 0.25, training=True)
+    y = drop.dropout(x, 0.25, training=True, numpy_masks=True)
     torch.manual_seed(3)
     mask = drop.keep_mask(x.shape, 0.25, x.dtype)
     assert torch.equal(y, x * mask)
@@ -43,7 +43,7 @@ def test_module_rejects_a_probability_outside_0_1():
 def test_written_out_attention_is_sdpa_when_nothing_is_dropped(monkeypatch, causal):
     monkeypatch.setattr(drop, "keep_mask", lambda shape, p, dtype: torch.ones(shape, dtype=dtype))
     q, k, v = (torch.randn(2, 4, 37, 16, dtype=torch.float64, requires_grad=True) for _ in range(3))
-    ours = drop.attention(q, k, v, causal, dropout_p=0.1)
+    ours = drop.attention(q, k, v, causal, dropout_p=0.1, numpy_masks=True)
     grads = torch.autograd.grad(ours.square().sum(), (q, k, v))
     reference = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
     reference_grads = torch.autograd.grad(reference.square().sum(), (q, k, v))
@@ -57,7 +57,7 @@ def test_attention_drops_weights_not_outputs():
     torch.manual_seed(1)
     q, k, v = (torch.randn(1, 1, 6, 4, dtype=torch.float64) for _ in range(3))
     torch.manual_seed(9)
-    ours = drop.attention(q, k, v, True, dropout_p=0.5)
+    ours = drop.attention(q, k, v, True, dropout_p=0.5, numpy_masks=True)
     torch.manual_seed(9)
     mask = drop.keep_mask((1, 6, 6), 0.5, torch.float64)
     scores = (q @ k.transpose(-2, -1) / 2).masked_fill(torch.ones(6, 6, dtype=torch.bool).triu(1), float("-inf"))

@@ -1,6 +1,7 @@
 """Where each model family drops (spec §1, §4.1, §4.2, §4.8–§4.11): the ordered list of dropout
 calls in one training-mode forward, each named by the module that makes it, against the sites the
-spec gives. A site that moves, appears or disappears fails here."""
+spec gives. A site that moves, appears or disappears fails here. The models are built with NumPy's
+dropout masks, the CPU runs' path, in which attention's dropout is a call of its own too."""
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import yaml
 
 import models.dropout
 from models import build_model
+from models.acceleration import Acceleration
 from repro.tasks import triple
 
 SEQ_LEN = 49  # the triple benchmark's
@@ -49,9 +51,9 @@ def dropout_sites(model, inputs, monkeypatch) -> list:
     hooks += [module.register_forward_hook(lambda m, _, __: active.pop() and None) for module in names]
     original = models.dropout.dropout
 
-    def recorded(x, p, training):
+    def recorded(x, p, training, numpy_masks):
         sites.append((active[-1], p))
-        return original(x, p, training)
+        return original(x, p, training, numpy_masks)
 
     monkeypatch.setattr(models.dropout, "dropout", recorded)  # Dropout modules and attention both call it
     model.train()(inputs)
@@ -69,5 +71,5 @@ def test_dropout_sites_follow_the_spec(name, mode, monkeypatch):
     classifier = VARIANTS[name]["family"] in ("transformer_triple", "typed_latent")
     task = triple.MODEL_KWARGS if classifier else {}
     model = build_model(VARIANTS[name], vocab_size=triple.VOCAB_SIZE, max_seq_len=SEQ_LEN, pad_id=0, mode=mode,
-                        dropout=0.1, **task)
+                        dropout=0.1, acceleration=Acceleration(numpy_dropout=True), **task)
     assert dropout_sites(model, inputs, monkeypatch) == [(site, 0.1) for site in EXPECTED_SITES[name]]

@@ -38,7 +38,7 @@ def test_step_after_another_in_one_process_equals_a_fresh_process(tmp_path):
 
 @pytest.mark.parametrize("argv, message", [
     (["--settings", "{}"], "the following arguments are required: --checkpoint"),  # argparse exits
-    (["--settings", "{}", "--checkpoint", "x.pt"], "KeyError: 'torch_threads'"),  # an exception
+    (["--settings", "{}", "--checkpoint", "x.pt"], "KeyError: 'device'"),  # an exception
 ])
 def test_failing_step_raises_and_logs_its_error(tmp_path, argv, message):
     log = tmp_path / "step.log"

@@ -1,8 +1,8 @@
-"""The chunked matrix-state form, the Triton kernels and the guarded loop equal the per-token
-reference (values, final state, gradients), the reference follows the definition of spec §4.2 steps 3-8, and whole
-UniMatrix models give the same logits and gradients with either recurrence.
+"""The matrix state's chunked form, Triton kernels and guarded loop (models/recurrences/matrix_state/)
+equal its per-token definition, naive.py (values, final state, gradients), naive.py follows spec
+§4.2 steps 3-8, and whole UniMatrix models give the same logits and gradients in either form.
 
-The kernel (models/matrix_state_kernel.py) runs compiled on CUDA; elsewhere Triton's interpreter
+The kernels (triton.py, triton_guarded.py) run compiled on CUDA; elsewhere Triton's interpreter
 runs the same kernels on the CPU (conftest.py sets TRITON_INTERPRET=1 there), so CI checks them."""
 
 import functools
@@ -15,9 +15,15 @@ import torch
 import yaml
 
 from models import build_model
-from models.guarded_state_loop import guarded_state_loop
-from models.matrix_state import (matrix_state, matrix_state_chunked, matrix_state_reference, state_writes,
-                                 write_factors)
+from models.acceleration import Acceleration
+from models.recurrences import matrix_state
+from models.recurrences.decayed_sum import CHUNK
+from models.recurrences.matrix_state import chunk, naive
+from models.recurrences.matrix_state.guarded_loop import guarded_state_loop
+from models.recurrences.matrix_state.writes import state_writes, write_factors
+
+matrix_state_reference = naive.matrix_state
+FORMS = {"naive": Acceleration(recurrence="naive"), "chunk": Acceleration(recurrence="chunk")}
 
 VARIANTS = yaml.safe_load((Path(__file__).parents[1] / "config" / "config.yaml").read_text())["variants"]
 B, H, S = 2, 3, 8
@@ -56,13 +62,13 @@ def _rel_err(a, b, floor=0.0):
     return ((a - b).abs().max() / max(b.abs().max(), floor)).item()
 
 
-@pytest.mark.parametrize("T,chunk", [(1, 32), (7, 4), (64, 16), (100, 32), (128, 32), (130, 64), (37, 64), (515, 32)])
+@pytest.mark.parametrize("T", [1, 7, CHUNK, CHUNK + 1, 100, 4 * CHUNK, 515])
 @pytest.mark.parametrize("with_mix", [False, True])
 @pytest.mark.parametrize("state0", [None, "zeros", "random"])
-def test_chunked_equals_reference(T, chunk, with_mix, state0):
+def test_chunked_equals_reference(T, with_mix, state0):
     """Lengths that are and are not multiples of the chunk, and a single chunk longer than T."""
     inputs = _inputs(T, with_mix, state0)
-    fast = _run(functools.partial(matrix_state_chunked, chunk=chunk), inputs)
+    fast = _run(chunk.matrix_state, inputs)
     ref = _run(matrix_state_reference, inputs)
     assert fast.keys() == ref.keys()
     for name in ref:
@@ -76,7 +82,7 @@ def test_chunked_form_survives_extreme_retention():
     rho = inputs["rho"].detach().clone()
     rho[..., ::3], rho[..., 1::3] = 0.0, 1.0
     inputs["rho"] = rho.requires_grad_()
-    fast, ref = _run(matrix_state_chunked, inputs), _run(matrix_state_reference, inputs)
+    fast, ref = _run(chunk.matrix_state, inputs), _run(matrix_state_reference, inputs)
     assert torch.isfinite(fast["drho"]).all()
     # drho is not compared: the chunked form clamps ρ at the smallest normal float before the
     # log, which drops the log-path derivative at ρ = 0 exactly (immaterial for ρ = σ(·) > 0).
@@ -127,17 +133,16 @@ def test_outer_product_only_equals_pure_outer_mix():
         torch.testing.assert_close(a, b)
 
 
-def test_dispatch():
+def test_form_follows_the_acceleration_record():
     x = _inputs(5, False, None)
     args = (x["q"], x["k"], x["v"], x["rho"], None)
-    with pytest.raises(ValueError, match="Frobenius"):
-        matrix_state_chunked(*args, frobenius_guard=True)
+    assert matrix_state.form(Acceleration()) is naive  # the defaults: the definition
+    assert matrix_state.form(FORMS["chunk"]) is chunk
     with pytest.raises(ValueError, match="'chunked'"):
-        matrix_state(*args, form="chunked")
-    with pytest.raises(ValueError, match="diagonal write"):
-        matrix_state(*args, mix=torch.full((*x["rho"].shape, 3), 1 / 3), frobenius_guard=True)
-    torch.testing.assert_close(matrix_state(*args, frobenius_guard=True, form="reference"),
-                               matrix_state_reference(*args, frobenius_guard=True), rtol=0, atol=0)
+        Acceleration(recurrence="chunked")
+    for form in (naive, chunk):
+        with pytest.raises(ValueError, match="diagonal write"):
+            form.matrix_state(*args, mix=torch.full((*x["rho"].shape, 3), 1 / 3), frobenius_guard=True)
 
 
 @pytest.mark.parametrize("mode", ["faithful", "corrected"])
@@ -146,8 +151,8 @@ def test_model_fast_equals_reference(name, mode):
     models = {}
     for recurrence in ("fast", "reference"):
         torch.manual_seed(0)
-        models[recurrence] = build_model(VARIANTS[name], vocab_size=259, max_seq_len=128, pad_id=256,
-                                         mode=mode, dropout=0.0, recurrence=recurrence)
+        models[recurrence] = build_model(VARIANTS[name], vocab_size=259, max_seq_len=128, pad_id=256, mode=mode,
+                                         dropout=0.0, acceleration=FORMS["chunk" if recurrence == "fast" else "naive"])
     x = torch.randint(0, 259, (2, 128), generator=torch.Generator().manual_seed(1))
     out = {}
     for recurrence, model in models.items():
@@ -179,13 +184,13 @@ def _require_triton():
 
 def _kernel():
     _require_triton()
-    from models.matrix_state_kernel import matrix_state_kernel
+    from models.recurrences.matrix_state.triton import matrix_state_kernel
     return lambda q, k, v, rho, state0, delta=None, mix=None: matrix_state_kernel(q, k, v, rho, state0)
 
 
 def _guarded_kernel():
     _require_triton()
-    from models.guarded_state_kernel import guarded_state_kernel
+    from models.recurrences.matrix_state.triton_guarded import guarded_state_kernel
     return lambda q, k, v, rho, state0, delta=None, mix=None: guarded_state_kernel(
         state_writes(k, v, rho, delta, mix), rho, q, state0)
 
@@ -228,12 +233,17 @@ def test_kernel_survives_extreme_retention():
         assert torch.isfinite(value).all(), name
 
 
-def test_fast_form_on_this_device():
-    """Through the dispatcher: on CUDA the fast form of outer-product writes is the kernel, RuleMix
-    writes take the chunked form, and the guard the guarded kernel; all equal the reference."""
+@pytest.mark.parametrize("triton", [False, True])
+def test_fast_forms_through_the_record(triton):
+    """Through the record: with Triton, outer-product writes take the kernel, RuleMix writes the
+    chunked form and the guard the guarded kernel; without, the chunked form and the guarded loop.
+    All equal the reference."""
+    if triton:
+        _require_triton()
+    fast = matrix_state.form(Acceleration(recurrence="chunk", triton=triton)).matrix_state
     for with_mix in (False, True):
-        _assert_matches_reference(matrix_state, _inputs(70, with_mix, "random"))
-        _assert_matches_reference(functools.partial(matrix_state, frobenius_guard=True), _inputs(70, with_mix, "random"),
+        _assert_matches_reference(fast, _inputs(70, with_mix, "random"))
+        _assert_matches_reference(functools.partial(fast, frobenius_guard=True), _inputs(70, with_mix, "random"),
                                   guard=True)
 
 

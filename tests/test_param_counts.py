@@ -7,6 +7,7 @@ import torch
 import yaml
 
 from models import build_model, count_params
+from repro.acceleration import acceleration_for
 
 VARIANTS = yaml.safe_load((Path(__file__).parents[1] / "config" / "config.yaml").read_text())["variants"]
 LM = dict(vocab_size=259, max_seq_len=128, pad_id=256)
@@ -72,8 +73,8 @@ def test_unknown_names_are_rejected():
         build_model({**core, "family": "mamba3"}, **LM, mode="faithful", dropout=0.1)
     with pytest.raises(ValueError, match="'causal'.*faithful, corrected"):
         build_model(core, **LM, mode="causal", dropout=0.1)
-    with pytest.raises(ValueError, match="'chunked'.*fast, reference"):
-        build_model(core, **LM, mode="faithful", dropout=0.1, recurrence="chunked")
+    with pytest.raises(ValueError, match="recurrence='chunked'.*fast, reference"):
+        acceleration_for({"recurrence": "chunked"}, torch.device("cpu"))
 
 
 @pytest.mark.parametrize("key, value, valid", [

@@ -7,7 +7,9 @@ import torch
 import torch.nn.functional as F
 
 from models import build_model, count_params
-from models.gated_recurrence import CHUNK, gated_recurrence_chunked, gated_recurrence_reference
+from models.acceleration import Acceleration
+from models.recurrences.gated import chunk, naive
+from models.recurrences.gated.chunk import CHUNK
 
 from probes import logit_changes
 
@@ -21,9 +23,9 @@ def _variant(kind, m=128):
                 readout=readout, local_branch=local_branch)
 
 
-def _model(kind, recurrence="fast", m=128):
+def _model(kind, recurrence="chunk", m=128):
     torch.manual_seed(0)
-    return build_model(_variant(kind, m), **LM, mode="faithful", dropout=0.1, recurrence=recurrence)
+    return build_model(_variant(kind, m), **LM, mode="faithful", dropout=0.1, acceleration=Acceleration(recurrence=recurrence))
 
 
 @pytest.mark.parametrize("kind, m, expected", [
@@ -59,10 +61,10 @@ def _run(fn, f, x, s0, seed):
 @pytest.mark.parametrize("learned_s0", [False, True])
 def test_chunked_equals_reference(seed, regime, T, learned_s0):
     g = torch.Generator().manual_seed(seed)
-    B, m = 2, 8
-    f, x, s0 = _gates(regime, (B, T, m), g), torch.randn(B, T, m, generator=g), torch.randn(m, generator=g)
+    B, H, m = 2, 3, 8
+    f, x, s0 = _gates(regime, (B, H, T, m), g), torch.randn(B, H, T, m, generator=g), torch.randn(m, generator=g)
     s0 = s0 if learned_s0 else None
-    fast, ref = _run(gated_recurrence_chunked, f, x, s0, seed), _run(gated_recurrence_reference, f, x, s0, seed)
+    fast, ref = _run(chunk.gated_recurrence, f, x, s0, seed), _run(naive.gated_recurrence, f, x, s0, seed)
     assert len(fast) == len(ref) == (4 if learned_s0 else 3)
     for name, a, b in zip(("s", "df", "dx", "ds0"), fast, ref):
         scale = b.abs().max().clamp_min(1e-30)
@@ -71,10 +73,10 @@ def test_chunked_equals_reference(seed, regime, T, learned_s0):
 
 def test_zero_initial_state_is_the_default():
     g = torch.Generator().manual_seed(0)
-    f, x = torch.tanh(torch.randn(2, 20, 4, generator=g)), torch.randn(2, 20, 4, generator=g)
-    for fn in (gated_recurrence_chunked, gated_recurrence_reference):
+    f, x = torch.tanh(torch.randn(2, 1, 20, 4, generator=g)), torch.randn(2, 1, 20, 4, generator=g)
+    for fn in (chunk.gated_recurrence, naive.gated_recurrence):
         torch.testing.assert_close(fn(f, x), fn(f, x, torch.zeros(4)))
-        assert fn(f, x)[:, 0].equal(x[:, 0])
+        assert fn(f, x)[:, :, 0].equal(x[:, :, 0])
 
 
 # --- whole models -------------------------------------------------------------------------------------
@@ -83,7 +85,7 @@ def test_zero_initial_state_is_the_default():
 def test_whole_model_fast_equals_reference(kind):
     x = torch.randint(0, 259, (2, 37), generator=torch.Generator().manual_seed(1))
     out = {}
-    for recurrence in ("fast", "reference"):
+    for recurrence in ("chunk", "naive"):
         model = _model(kind, recurrence).eval()
         with torch.no_grad():  # a non-zero learned initial state, so that its path is compared too
             for block in model.blocks:
@@ -92,7 +94,7 @@ def test_whole_model_fast_equals_reference(kind):
         logits = model(x)
         logits.logsumexp(-1).sum().backward()
         out[recurrence] = [logits] + [p.grad for p in model.parameters()]
-    for a, b in zip(out["fast"], out["reference"], strict=True):
+    for a, b in zip(out["chunk"], out["naive"], strict=True):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
 
 
@@ -125,7 +127,7 @@ def test_hybrid_needs_readout():
 
 # --- causality and the learned initial state ----------------------------------------------------------
 
-@pytest.mark.parametrize("recurrence", ["fast", "reference"])
+@pytest.mark.parametrize("recurrence", ["chunk", "naive"])
 @pytest.mark.parametrize("kind", KINDS)
 def test_causal(kind, recurrence):
     """Changing token t changes no logit before t (eval mode, random weights, T = 128)."""
@@ -136,7 +138,7 @@ def test_causal(kind, recurrence):
         assert diff[t:].max() > 1e-4  # the probe does reach the model
 
 
-@pytest.mark.parametrize("recurrence", ["fast", "reference"])
+@pytest.mark.parametrize("recurrence", ["chunk", "naive"])
 @pytest.mark.parametrize("kind", KINDS)
 def test_learned_initial_state_starts_at_zero_and_learns(kind, recurrence):
     model = _model(kind, recurrence)

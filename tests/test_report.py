@@ -541,7 +541,7 @@ def test_render_refuses_a_table_argument_without_a_name(tmp_path, capsys):
 # ---- the report's DAG ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def touched_smoke_dag(tmp_path_factory):
+def touched_smoke_dag(tmp_path_factory, real_wikitext_dir):
     """A copy of the repository whose smoke DAG is marked done without running (every output an empty file)."""
     files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO,
                            capture_output=True, text=True, check=True).stdout.split()
@@ -550,6 +550,7 @@ def touched_smoke_dag(tmp_path_factory):
         if (REPO / name).is_file():
             (work / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, work / name)
+    (work / "config" / "local.yaml").write_text(yaml.safe_dump({"wikitext_dir": str(real_wikitext_dir), "wikitext_train_split": "test"}))
     for path in planned(work):
         (work / path).parent.mkdir(parents=True, exist_ok=True)
         (work / path).write_text("")
@@ -560,8 +561,7 @@ def touched_smoke_dag(tmp_path_factory):
 
 
 def dag_snakemake(work: Path, *args):
-    return subprocess.run([sys.executable, "-m", "snakemake", *args, "--configfile", "config/smoke.yaml",
-                           "--config", "wikitext_dir=tests/fixtures/wikitext", "wikitext_train_split=test"],
+    return subprocess.run([sys.executable, "-m", "snakemake", *args, "--configfile", "config/smoke.yaml", "config/local.yaml"],
                           cwd=work, capture_output=True, text=True)
 
 

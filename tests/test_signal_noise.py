@@ -4,6 +4,7 @@ and a memory that keeps the latest write per key (fooled by the noise) scores ch
 import pytest
 import torch
 
+from models.acceleration import Acceleration
 from repro.tasks import signal_noise as task
 from repro.tasks.signal_noise import ANSWER, BOS, NOISE, QUERY, SIGNAL, signal_noise_batch
 
@@ -92,12 +93,12 @@ class RuleModel(torch.nn.Module):
 
 @pytest.mark.parametrize("rule, accuracy", [(signal_rule, 100.0), (latest_write_rule, 100 / 16)])
 def test_evaluate(rule, accuracy):
-    settings = {"seq_len": T, "eval": {"batch_size": 8, "batches": 64, "sets": [{"seed": 20}]}, "cuda_graphs": True}
-    metrics, described = task.evaluate(RuleModel(rule), settings, {}, torch.device("cpu"))
+    settings = {"seq_len": T, "eval": {"batch_size": 8, "batches": 64, "sets": [{"seed": 20}]}}
+    metrics, described = task.evaluate(RuleModel(rule), settings, {}, torch.device("cpu"), Acceleration())
     assert metrics["signal_noise_accuracy_pct"] == metrics["acc_seed20_pct"]
     assert metrics["signal_noise_accuracy_pct"] == pytest.approx(accuracy, abs=3.0)
     assert (metrics["signal_noise_eval_loss"] < 1e-6) == (accuracy == 100.0)
-    again, _ = task.evaluate(RuleModel(rule), settings, {}, torch.device("cpu"))
+    again, _ = task.evaluate(RuleModel(rule), settings, {}, torch.device("cpu"), Acceleration())
     assert again == metrics and len(described["eval_seed20_sha256"]) == 64
 
 

@@ -5,6 +5,7 @@ import sys
 import pytest
 import torch
 
+from repro.acceleration import acceleration_for
 from repro.config import Run, eval_settings, load, train_settings
 from repro.evaluate import evaluate
 from repro.runtime import LossRecord, NonFiniteLoss, configure_torch
@@ -41,10 +42,10 @@ def test_flush_denormals_setting_decides_whether_cpu_results_below_float_range_s
     assert settings["flush_denormals"] is evaluation["flush_denormals"] is True  # the default, in both nodes' params
     tiny = torch.tensor([1e-30])
     try:
-        configure_torch(dict(settings, flush_denormals=flush))
+        configure_torch(acceleration_for(dict(settings, flush_denormals=flush), torch.device("cpu")))
         product = (tiny * 1e-10).item()  # 1e-40: a denormal float32
     finally:
-        configure_torch(settings)
+        configure_torch(acceleration_for(settings, torch.device("cpu")))
     assert (product == 0.0) is flush
 
 

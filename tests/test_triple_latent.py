@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from models import build_model, count_params
-from models.pair_memory import RECURRENCES
+from models.acceleration import Acceleration
+from models.recurrences.pair_memory import chunk, naive
 from models.triple_latent import TripleLatentConfig
 
 from probes import logit_changes
@@ -68,7 +69,7 @@ def _inputs(T, seed):
 def _run(name, form, inputs, seed=1):
     """The output and the gradients of a random linear functional of it."""
     x = {k: inputs[k].detach().clone().requires_grad_() for k in ARGS[name]}
-    y = getattr(RECURRENCES[form], name)(*x.values())
+    y = getattr(form, name)(*x.values())
     loss = (y * torch.randn(y.shape, generator=torch.Generator().manual_seed(seed))).sum()
     return {"y": y, **{f"d{k}": d for k, d in zip(x, torch.autograd.grad(loss, list(x.values()), materialize_grads=True))}}
 
@@ -78,11 +79,11 @@ def _rel_err(a, b, floor=1e-30):
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-@pytest.mark.parametrize("T", [1, 7, 16, 50, 128])  # one chunk, part of one, several with a ragged end
+@pytest.mark.parametrize("T", [1, 7, 16, 33, 50, 128])  # one chunk, part of one, several with a ragged end
 @pytest.mark.parametrize("name", ARGS)
 def test_fast_equals_reference(name, T, seed):
     inputs = _inputs(T, seed)
-    fast, ref = _run(name, "fast", inputs), _run(name, "reference", inputs)
+    fast, ref = _run(name, chunk, inputs), _run(name, naive, inputs)
     assert fast.keys() == ref.keys()
     for key in ref:
         assert _rel_err(fast[key], ref[key]) <= 1e-5, key
@@ -94,7 +95,7 @@ def test_fast_form_survives_extreme_decays(name):
     inputs = _inputs(64, 0)
     for key in ("lam", "gamma"):
         inputs[key][..., ::3], inputs[key][..., 1::3] = 0.0, 1.0
-    fast, ref = _run(name, "fast", inputs), _run(name, "reference", inputs)
+    fast, ref = _run(name, chunk, inputs), _run(name, naive, inputs)
     for key in ref:
         assert torch.isfinite(fast[key]).all(), key
         # The fast form takes the log of max(λ, tiny), which drops the log-path derivative at
@@ -128,7 +129,7 @@ def test_reference_follows_the_definition():
     x = _inputs(6, 3)
     expected = _definition(**x)
     for name, args in ARGS.items():
-        got = getattr(RECURRENCES["reference"], name)(*(x[k] for k in args))
+        got = getattr(naive, name)(*(x[k] for k in args))
         torch.testing.assert_close(got, expected[name], msg=name)
 
 
@@ -138,17 +139,17 @@ def test_reference_follows_the_definition():
 @pytest.mark.parametrize("name", VARIANTS)
 def test_model_fast_equals_reference(name, mode):
     out = {}
-    for recurrence in ("fast", "reference"):
+    for recurrence in ("chunk", "naive"):
         torch.manual_seed(0)
-        model = build_model(VARIANTS[name], **LM, mode=mode, dropout=0.0, recurrence=recurrence)
+        model = build_model(VARIANTS[name], **LM, mode=mode, dropout=0.0, acceleration=Acceleration(recurrence=recurrence))
         x = torch.randint(0, 259, (2, 128), generator=torch.Generator().manual_seed(1))
         logits = model(x)
         logits.square().mean().backward()
         out[recurrence] = {"logits": logits, **{n: p.grad for n, p in model.named_parameters()}}
     # gradient errors relative to the model's largest gradient entry, as in test_matrix_state.py
-    floor = 1e-2 * max(g.abs().max().item() for key, g in out["reference"].items() if key != "logits")
-    for key, ref in out["reference"].items():
-        assert _rel_err(out["fast"][key], ref, floor=floor if key != "logits" else 0.0) <= 1e-5, key
+    floor = 1e-2 * max(g.abs().max().item() for key, g in out["naive"].items() if key != "logits")
+    for key, ref in out["naive"].items():
+        assert _rel_err(out["chunk"][key], ref, floor=floor if key != "logits" else 0.0) <= 1e-5, key
 
 
 T = 128
@@ -158,11 +159,11 @@ PERTURBED = [0, 1, 2, 10, 64, T - 1]
 def _probe(name, mode, recurrence):
     """Per perturbed t: max |Δ logits| at each position when token t alone changes (eval mode)."""
     torch.manual_seed(0)
-    model = build_model(VARIANTS[name], **LM, mode=mode, dropout=0.1, recurrence=recurrence).eval()
+    model = build_model(VARIANTS[name], **LM, mode=mode, dropout=0.1, acceleration=Acceleration(recurrence=recurrence)).eval()
     return logit_changes(model, 259, T, PERTURBED)
 
 
-@pytest.mark.parametrize("recurrence", ["fast", "reference"])
+@pytest.mark.parametrize("recurrence", ["chunk", "naive"])
 @pytest.mark.parametrize("name, mode", [(name, "corrected") for name in VARIANTS]
                          + [("triple_latent", "faithful"), ("triple_slot", "faithful")])
 def test_causal(name, mode, recurrence):
@@ -171,7 +172,7 @@ def test_causal(name, mode, recurrence):
         assert diff[t] > 1e-4  # the probe does reach the model
 
 
-@pytest.mark.parametrize("recurrence", ["fast", "reference"])
+@pytest.mark.parametrize("recurrence", ["chunk", "naive"])
 def test_faithful_hybrid_leaks_two_tokens_back(recurrence):
     """D2: changing token t moves the logits at t-1 and t-2 (≈0.04 at init) and at no earlier position."""
     for t, diff in _probe("triple_hybrid", "faithful", recurrence):

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import torch
 
 from models import build_model
+from repro.acceleration import acceleration_for
 from repro.config import settings_hash
 from repro.data.wikitext import PAD_ID, VOCAB_SIZE
 from repro.device import describe, resolve
@@ -28,9 +29,16 @@ def is_classifier(settings: dict) -> bool:
     return settings["architecture"]["family"] in CLASSIFIER_FAMILIES
 
 
+def acceleration(settings: dict, device: torch.device):
+    """The job's Acceleration record: its recurrence `form` as the run's `recurrence`; the eager
+    forward and step are what is timed (train_step.py and throughput.py time CUDA graphs on their own)."""
+    return acceleration_for({**settings, "recurrence": settings["form"], "cuda_graphs": False}, device)
+
+
 def setup(settings: dict) -> torch.device:
-    configure_cpu(settings)
-    return resolve(settings["device"])
+    device = resolve(settings["device"])
+    configure_cpu(acceleration(settings, device))
+    return device
 
 
 def build(settings: dict, max_seq_len: int, device: torch.device) -> torch.nn.Module:
@@ -38,7 +46,7 @@ def build(settings: dict, max_seq_len: int, device: torch.device) -> torch.nn.Mo
     torch.manual_seed(settings["seed"])
     kwargs = {"n_classes": triple.N_CLASSES} if is_classifier(settings) else {}
     model = build_model(settings["architecture"], vocab_size=VOCAB_SIZE, max_seq_len=max_seq_len, pad_id=PAD_ID,
-                        mode=settings["mode"], dropout=DROPOUT, recurrence=settings["form"], **kwargs)
+                        mode=settings["mode"], dropout=DROPOUT, acceleration=acceleration(settings, device), **kwargs)
     return model.to(device)
 
 

@@ -1,6 +1,8 @@
 """Tasks. Each module offers VOCAB_SIZE, PAD_ID, MODEL_KWARGS (extra keywords for models.build_model),
-curriculum(model, settings, data, device) (how a run trains: repro/curriculum.py) and
-evaluate(model, settings, data, device) -> (metrics, data description)."""
+curriculum(model, settings, data, device, acceleration) (how a run trains: repro/curriculum.py),
+evaluate(model, settings, data, device, acceleration) -> (metrics, data description) and
+recipe_problems(recipe, data) (what the task cannot generate, checked when the config is loaded).
+`acceleration` is the job's record (repro/acceleration.py): the tasks read whether to replay CUDA graphs."""
 from repro.tasks import lm, recall, signal_noise, triple
 
 TASKS = {"lm": lm, "recall": recall, "signal_noise": signal_noise, "triple": triple}

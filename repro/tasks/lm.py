@@ -40,7 +40,7 @@ def recipe_problems(recipe: dict, data: dict):
         yield "seq_len", f"{recipe['seq_len']}; valid: below the training stream's {data['train'] - 1} tokens"
 
 
-def curriculum(model, settings: dict, data: dict, device) -> SinglePhase:
+def curriculum(model, settings: dict, data: dict, device, acceleration) -> SinglePhase:
     return SinglePhase(model, training_batches, loss, settings, data)
 
 
@@ -55,7 +55,7 @@ def validation_chunks(stream: torch.Tensor, seq_len: int):
 
 
 @torch.no_grad()
-def evaluate(model, settings: dict, data: dict, device: torch.device) -> dict:
+def evaluate(model, settings: dict, data: dict, device: torch.device, acceleration) -> dict:
     """One pass over the first max(batches) validation batches; loss (nats), BPB and PPL after
     each recorded count. The plain keys hold the count the paper compared at (D7).
     Returns (metrics, a description of the evaluation data with its hash)."""
@@ -65,7 +65,7 @@ def evaluate(model, settings: dict, data: dict, device: torch.device) -> dict:
     if counts[-1] * batch_size > inputs.size(0):
         raise ValueError(f"eval.batches={counts[-1]} needs {counts[-1] * batch_size} chunks; the validation stream has {inputs.size(0)}")
     model.eval()
-    forward = replayed_forward(model, settings["cuda_graphs"])
+    forward = replayed_forward(model, acceleration.cuda_graphs)
     # Summed on the device (float64, in batch order), read at each recorded count only.
     total, n_targets, metrics = torch.zeros((), dtype=torch.float64, device=device), 0, {}
     for batch in range(counts[-1]):

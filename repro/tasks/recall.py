@@ -62,7 +62,7 @@ def recipe_problems(recipe: dict, data: dict):
             yield "seq_len", f"{recipe['seq_len']} cannot hold {pairs} pairs; valid: at least {min_seq_len(pairs)}"
 
 
-def curriculum(model, settings: dict, data: dict, device) -> SinglePhase:
+def curriculum(model, settings: dict, data: dict, device, acceleration) -> SinglePhase:
     return SinglePhase(model, training_batches, loss, settings, data)
 
 
@@ -71,7 +71,7 @@ def loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return final_token.loss(logits, targets)
 
 
-def evaluate(model, settings: dict, data: dict, device: torch.device) -> dict:
+def evaluate(model, settings: dict, data: dict, device: torch.device, acceleration) -> dict:
     """Per evaluation set (pair count n, data seed): final-token loss and accuracy over
     batches x batch_size sequences. The plain keys hold the set of the training pair count.
     Returns (metrics, a description of the evaluation data with its hashes)."""
@@ -79,7 +79,7 @@ def evaluate(model, settings: dict, data: dict, device: torch.device) -> dict:
     for eval_set in spec["sets"]:
         n = eval_set["pairs"]
         batches = streams.drawn(recall_batch, spec["batches"], eval_set["seed"], spec["batch_size"], n, settings["seq_len"])
-        found = final_token.score(model, batches, device, settings["cuda_graphs"])
+        found = final_token.score(model, batches, device, acceleration.cuda_graphs)
         hashes[f"eval_{n}pairs_seed{eval_set['seed']}_sha256"] = found.sha256
         metrics[f"eval_loss_{n}pairs"] = found.loss
         metrics[f"acc_{n}pairs_pct"] = found.accuracy_pct

@@ -98,7 +98,7 @@ def recipe_problems(recipe: dict, data: dict):
         yield "seq_len", f"{recipe['seq_len']}; valid: {LENGTH_RULE}"
 
 
-def curriculum(model, settings: dict, data: dict, device) -> SinglePhase:
+def curriculum(model, settings: dict, data: dict, device, acceleration) -> SinglePhase:
     return SinglePhase(model, training_batches, loss, settings, data)
 
 
@@ -107,14 +107,14 @@ def loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return final_token.loss(logits, targets)
 
 
-def evaluate(model, settings: dict, data: dict, device: torch.device) -> dict:
+def evaluate(model, settings: dict, data: dict, device: torch.device, acceleration) -> dict:
     """settings["eval"] = {"batch_size", "batches", "sets": [{"seed": ...}, ...]}: per set (its own
     data seed) final-token loss and accuracy over batches × batch_size sequences; the
     signal_noise_* keys pool all sets. Returns (metrics, a description of the evaluation data with its hashes)."""
     spec, metrics, hashes = settings["eval"], {}, {}
     for eval_set in spec["sets"]:
         batches = streams.drawn(signal_noise_batch, spec["batches"], eval_set["seed"], spec["batch_size"], settings["seq_len"])
-        found = final_token.score(model, batches, device, settings["cuda_graphs"])
+        found = final_token.score(model, batches, device, acceleration.cuda_graphs)
         seed = eval_set["seed"]
         hashes[f"eval_seed{seed}_sha256"] = found.sha256
         metrics[f"eval_loss_seed{seed}"] = found.loss

@@ -61,13 +61,13 @@ def eval_seed(settings: dict, stage: int) -> int:
 
 
 @torch.no_grad()
-def evaluate_all(model, settings: dict, seed: int, device: torch.device, heads=None):
+def evaluate_all(model, settings: dict, seed: int, device: torch.device, acceleration, heads=None):
     """Accuracy and mean CE on every task, each over the same count of batches from a generator
     seeded `seed` (the same seed for all four tasks); with `heads`, also the auxiliary accuracy
     (a, b and c of the queried tag, pooled). Returns (metrics, {task: sha256 of its inputs})."""
     spec, metrics, hashes = settings["eval"], {}, {}
     model.eval()
-    forward = replayed_forward(model, settings["cuda_graphs"])
+    forward = replayed_forward(model, acceleration.cuda_graphs)
     for task in TASKS:
         batches = streams.drawn(_kept_batch, spec["batches"], seed, task, spec["batch_size"], settings["seq_len"],
                                 table_seed(settings), equal_lengths(settings))
@@ -93,11 +93,11 @@ def evaluate_all(model, settings: dict, seed: int, device: torch.device, heads=N
     return metrics, hashes
 
 
-def evaluate(model, settings: dict, data: dict, device: torch.device):
+def evaluate(model, settings: dict, data: dict, device: torch.device, acceleration):
     """The evaluation Table 6 reports: every task after the last stage (the auxiliary heads are not
     part of the checkpointed model; their accuracies come from the training record)."""
     seed = eval_seed(settings, len(settings["stages"]))
-    metrics, hashes = evaluate_all(model, settings, seed, device)
+    metrics, hashes = evaluate_all(model, settings, seed, device, acceleration)
     return metrics, {"source": f"synthetic (repro.tasks.triple), evaluation seed {seed}, "
                                f"{'equal lengths' if equal_lengths(settings) else 'faithful lengths'}",
                      **{f"eval_{task}_sha256": digest for task, digest in hashes.items()}}
@@ -117,8 +117,8 @@ def recipe_problems(recipe: dict, data: dict):
 
 
 class StagedCurriculum:
-    def __init__(self, model, settings: dict, device: torch.device):
-        self.model, self.settings, self.device = model, settings, device
+    def __init__(self, model, settings: dict, device: torch.device, acceleration):
+        self.model, self.settings, self.device, self.acceleration = model, settings, device, acceleration
         self.heads = AuxiliaryHeads(settings["architecture"]["d_model"]).to(device)
         self.modules = [model, self.heads]
         self.stage = 0
@@ -151,9 +151,10 @@ class StagedCurriculum:
         return metrics | self._evaluated()
 
     def _evaluated(self) -> dict:
-        found, _ = evaluate_all(self.model, self.settings, eval_seed(self.settings, self.stage), self.device, heads=self.heads)
+        found, _ = evaluate_all(self.model, self.settings, eval_seed(self.settings, self.stage), self.device,
+                                self.acceleration, heads=self.heads)
         return {f"{name}_after_stage{self.stage}": value for name, value in found.items()}
 
 
-def curriculum(model, settings: dict, data: dict, device: torch.device) -> StagedCurriculum:
-    return StagedCurriculum(model, settings, device)
+def curriculum(model, settings: dict, data: dict, device: torch.device, acceleration) -> StagedCurriculum:
+    return StagedCurriculum(model, settings, device, acceleration)

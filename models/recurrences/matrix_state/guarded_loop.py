@@ -1,4 +1,4 @@
-"""The matrix-state recurrence with the Frobenius guard (models/guarded_state_kernel.py's notation)
+"""The matrix-state recurrence with the Frobenius guard (triton_guarded.py's notation)
 
     P_t = ρ_t S_{t-1} + W_t,   S_t = P_t / max(1, ‖P_t‖_F),   r_t = S_t q_t
 
@@ -7,7 +7,7 @@ CUDA. The guard is not linear in the state, so the loop stays; what goes is auto
 it and every (B, H, T, S, S) tensor but the states and their gradients, which roughly halves a
 Discovery training step on the CPU (benchmarks/measured/PERFORMANCE.md). Each write comes as factors of rank R plus
 a diagonal, W_t = Σ_r left_{t,r} right_{t,r}ᵀ + Diag(diag_t) (RuleMix: R = 2, see
-models/matrix_state.write_factors), so W is never formed. The reference (models/matrix_state.py)
+writes.write_factors), so W is never formed. The definition (naive.py)
 forms every W_t and leaves autograd ~10 nodes per token to record and replay; here the forward
 writes each S_t into one buffer in place (five ops per token), and the backward is the kernel's,
 in seven ops per token on (B, H, S, S) slices:

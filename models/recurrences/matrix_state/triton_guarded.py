@@ -1,4 +1,4 @@
-"""The matrix-state recurrence with the Frobenius guard (models/matrix_state.py's notation)
+"""The matrix-state recurrence with the Frobenius guard (naive.py's notation)
 
     P_t = ρ_t S_{t-1} + W_t,   S_t = P_t / max(1, ‖P_t‖_F),   r_t = S_t q_t
 
@@ -8,7 +8,7 @@ chunked form; the per-token loop in PyTorch launches several kernels per token a
 a GPU step is launch-bound. Here one program per (batch, head) walks the tokens with the S×S state
 in registers.
 W_t, the write of any rule (outer, diagonal, symmetric, mixed), comes in computed
-(models/matrix_state.state_writes), so autograd takes its gradient on to k, v, δ, the mixing
+(writes.state_writes), so autograd takes its gradient on to k, v, δ, the mixing
 weights and the (1 - ρ) factor.
 
 The forward stores every S_t and ‖P_t‖ for the backward, which walks the tokens from the last,
@@ -121,5 +121,5 @@ class GuardedStateRecurrence(torch.autograd.Function):
 
 
 def guarded_state_kernel(writes, rho, q, state0):
-    """Shapes as in models/matrix_state.py; writes (B, H, T, S, S) from state_writes."""
+    """Shapes as in naive.py; writes (B, H, T, S, S) from writes.state_writes."""
     return GuardedStateRecurrence.apply(writes, rho, q, state0)

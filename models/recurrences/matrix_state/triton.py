@@ -1,9 +1,9 @@
-"""The outer-product matrix-state recurrence (models/matrix_state.py's notation, w_t = (1 - ρ_t) k_t)
+"""The outer-product matrix-state recurrence (naive.py's notation, w_t = (1 - ρ_t) k_t)
 
     S_t = ρ_t S_{t-1} + w_t v_tᵀ,   r_t = S_t q_t
 
-as two Triton kernels, forward and backward, one launch each for the whole sequence: the fast form
-on CUDA for the variants whose writes are outer products only. At the paper's size a training step
+as two Triton kernels, forward and backward, one launch each for the whole sequence: the matrix
+state's form on CUDA (`matrix_state` below; the guarded one in triton_guarded.py). At the paper's size a training step
 on a GPU is launch-bound, and the PyTorch chunked form issues ~30 small kernels per direction.
 
 One program per (batch, head) walks the sequence in chunks of CHUNK tokens with the S×S state in
@@ -13,7 +13,7 @@ backward walks the chunks from the last, carrying dS = ∂L/∂(state leaving th
 dρ as ⟨∂L/∂S_u, S_{u-1}⟩ expanded over the chunk (see _backward), every decay a product of ρ's:
 no division by ρ and no difference of large sums. Products are float32 (input_precision="ieee";
 TF32 would cost ~1e-3 relative error) and the in-chunk cumulative log ρ is float64, as in
-models/matrix_state.decay_matrix.
+models/recurrences/decayed_sum.decay_matrix.
 
 Why not a library kernel: flash-linear-attention's chunk_simple_gla computes this forward, but
 refuses its backward on Hopper with Triton < 3.7.1, and its first call on a machine compiles and
@@ -33,6 +33,11 @@ import torch
 import triton
 import triton.language as tl
 
+from models.recurrences.decayed_sum import CHUNK
+from models.recurrences.matrix_state import chunk
+from models.recurrences.matrix_state.triton_guarded import guarded_state_kernel
+from models.recurrences.matrix_state.writes import check, state_writes
+
 
 @triton.jit
 def _dot(a, b):  # float32 products in float32 (Triton would take TF32 tensor cores: ~1e-3 error)
@@ -42,7 +47,7 @@ def _dot(a, b):  # float32 products in float32 (Triton would take TF32 tensor co
 @triton.jit
 def _chunk(Q, K, V, RHO, IN_B, IN_T, RHO_B, RHO_T, b, h, c0, T, H, S: tl.constexpr, C: tl.constexpr, BLOCK: tl.constexpr):
     """One chunk's inputs: q, k, v (C, BLOCK), 1 - ρ (C), the in-chunk cumulative sum G of log ρ
-    (float64, see models/matrix_state.decay_matrix), G before each token, and the token mask.
+    (float64, see models/recurrences/decayed_sum.decay_matrix), G before each token, and the token mask.
     Tokens past the end have q = k = v = 0 and ρ = 1: they change nothing."""
     t = c0 + tl.arange(0, C)
     t_ok = t < T
@@ -146,10 +151,7 @@ def _backward(Q, K, V, RHO, IN_B, IN_T, RHO_B, RHO_T, STATES, DR, DS_END, DQ, DK
         tl.store(DS0 + pid * S * S + square, grad, mask=square_ok)
 
 
-# Tokens per chunk: the fastest for the paper-size training step on a GPU (64 needs more registers
-# than fit); 4 warps were level with 8 and faster than 2.
-CHUNK = 16
-NUM_WARPS = 4
+NUM_WARPS = 4  # level with 8 and faster than 2 for the paper-size training step on a GPU
 
 
 def _launch_shape(q):
@@ -201,7 +203,18 @@ class MatrixStateRecurrence(torch.autograd.Function):
 
 
 def matrix_state_kernel(q, k, v, rho, state0):
-    """Shapes as in models/matrix_state.py (head-major views), outer-product writes only."""
+    """Shapes as in naive.py (head-major views), outer-product writes only."""
     time_major = lambda x: x.transpose(1, 2)
     r, state = MatrixStateRecurrence.apply(time_major(q), time_major(k), time_major(v), time_major(rho), state0)
     return r.transpose(1, 2), state
+
+
+def matrix_state(q, k, v, rho, state0, *, delta=None, mix=None, frobenius_guard=False):
+    """naive.py's signature: the guarded kernel with the Frobenius guard, this one for outer-product
+    writes, and the chunked form for RuleMix writes without the guard, which have no kernel."""
+    check(delta, mix)
+    if frobenius_guard:
+        return guarded_state_kernel(state_writes(k, v, rho, delta, mix), rho, q, state0)
+    if mix is not None:
+        return chunk.matrix_state(q, k, v, rho, state0, delta=delta, mix=mix)
+    return matrix_state_kernel(q, k, v, rho, state0)

@@ -1,32 +1,14 @@
-"""The elementwise gated recurrence of the Recurrent-FFN family (spec §4.10), per channel:
-
-    s_t = f_t ⊙ s_{t-1} + x_t        (x_t = i_t ⊙ c_t; f_t = tanh(·) ∈ (-1, 1), signed)
-
-Two forms with one signature, as in flash-linear-attention's naive.py files: the per-token loop
-(the definition) and an exact chunked form; RECURRENCES maps the config's `recurrence`
-("reference" | "fast") to them. Because f is signed and may be 0, neither form takes a log or
-divides by a product of gates.
-
-Shapes: f, x (B, T, m); s0 = s_{-1} (m,), shared by the batch, or None for zeros.
-Returns every state s (B, T, m).
-"""
+"""The gated recurrence (naive.py) as an exact chunked scan with its own backward; naive.py's
+signature. Each (batch, head) row is one independent sequence, so the scan runs on them flattened
+to (B·H, T, m)."""
 
 import torch
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
-# Chunk length of the fast form: on CPU (one thread, B = 16, m = 64 and 128, T = 64...256, forward
+# Chunk length of the scan: on CPU (one thread, B = 16, m = 64 and 128, T = 64...256, forward
 # and backward) 8 was the fastest of 4...32 or level with 16 within run-to-run noise.
 CHUNK = 8
-
-
-def gated_recurrence_reference(f, x, s0=None):
-    s = torch.zeros_like(x[:, 0]) if s0 is None else s0.expand_as(x[:, 0])
-    states = []
-    for f_t, x_t in zip(f.unbind(1), x.unbind(1)):
-        s = torch.addcmul(x_t, f_t, s)
-        states.append(s)
-    return torch.stack(states, 1)
 
 
 def _scan(f, x, s0=None, chunk=CHUNK):
@@ -79,8 +61,7 @@ class _ChunkedScan(torch.autograd.Function):
         return df, ds, (f[:, 0] * ds[:, 0]).sum(0)
 
 
-def gated_recurrence_chunked(f, x, s0=None):
-    return _ChunkedScan.apply(f, x, s0)
-
-
-RECURRENCES = {"reference": gated_recurrence_reference, "fast": gated_recurrence_chunked}
+def gated_recurrence(f, x, s0=None):
+    B, H, T, m = x.shape
+    s = _ChunkedScan.apply(f.reshape(B * H, T, m), x.reshape(B * H, T, m), s0)
+    return s.view(B, H, T, m)

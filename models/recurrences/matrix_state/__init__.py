@@ -1,0 +1,19 @@
+"""The matrix-state recurrence of UniMatrix: naive.py defines it, chunk.py is its PyTorch fast form,
+triton.py (with triton_guarded.py) its CUDA kernels, each as a `matrix_state` with naive.py's
+signature. `form` picks one by the run's Acceleration record; nothing here looks at the device or
+the dtype."""
+
+from types import ModuleType
+
+from models.acceleration import Acceleration
+from models.recurrences.matrix_state import chunk, naive
+
+
+def form(acceleration: Acceleration = Acceleration()) -> ModuleType:
+    """The module whose matrix_state the run uses."""
+    if acceleration.recurrence == "naive":
+        return naive
+    if acceleration.triton:
+        from models.recurrences.matrix_state import triton  # imports Triton: only where the runtime found it
+        return triton
+    return chunk
