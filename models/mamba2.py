@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from models.acceleration import Acceleration
 from models.dropout import Dropout
 from models.recurrences import ssd
+from models.setting_error import heads_divide
 
 DT_MIN, DT_MAX = 1e-3, 1e-1
 
@@ -33,17 +34,16 @@ DT_MIN, DT_MAX = 1e-3, 1e-1
 @dataclass
 class Mamba2Config:
     vocab_size: int
-    d_model: int = 64
-    n_layers: int = 2
-    n_heads: int = 4
-    d_state: int = 16  # N
-    expand: int = 2
-    conv_kernel: int = 4
+    d_model: int
+    n_layers: int
+    n_heads: int
+    d_state: int  # N
+    expand: int
+    conv_kernel: int
     dropout: float = 0.0
 
     def __post_init__(self):
-        if self.expand * self.d_model % self.n_heads:
-            raise ValueError(f"expand·d_model = {self.expand * self.d_model} is not divisible by n_heads={self.n_heads}")
+        heads_divide("expand·d_model", self.expand * self.d_model, self.n_heads)
 
 
 class Mixer(nn.Module):

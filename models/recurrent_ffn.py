@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from models.acceleration import Acceleration
 from models.dropout import Dropout
 from models.recurrences import gated
+from models.setting_error import heads_divide, require
 from models.transformer import Transformer
 
 
@@ -26,21 +27,20 @@ from models.transformer import Transformer
 class RecurrentFFNConfig:
     vocab_size: int
     max_seq_len: int
-    d_model: int = 64
-    n_layers: int = 3
-    n_heads: int = 4
-    state_size: int = 128  # m: the state width, or the Hybrid's budget R + Λ
-    readout: bool = False  # learned s_{-1} and the W_q readout gate
-    local_branch: bool = False  # Hybrid: needs readout
+    d_model: int
+    n_layers: int
+    n_heads: int
+    state_size: int  # m: the state width, or the Hybrid's budget R + Λ
+    readout: bool  # learned s_{-1} and the W_q readout gate
+    local_branch: bool  # Hybrid: needs readout
     dropout: float = 0.1
 
     def __post_init__(self):
+        heads_divide("d_model", self.d_model, self.n_heads)
         for key in ("readout", "local_branch"):
-            if not isinstance(getattr(self, key), bool):
-                raise ValueError(f"{key}={getattr(self, key)!r}; valid: true or false")
-        if self.local_branch and not self.readout:
-            raise ValueError("local_branch=True needs readout=True (the Hybrid is the Readout "
-                             "recurrence plus a local branch)")
+            require(isinstance(getattr(self, key), bool), key, getattr(self, key), "true or false")
+        # the Hybrid is the Readout recurrence plus a local branch
+        require(self.readout or not self.local_branch, "local_branch", self.local_branch, "false unless readout is true")
 
 
 class RecurrentFFN(nn.Module):

@@ -1,7 +1,11 @@
-"""Variant config (one entry of `variants:` in config/config.yaml) -> model. Adding a family is
-one builder function and one line in BUILDERS."""
+"""Every model family, registered once in FAMILIES: its settings (a config dataclass whose
+__post_init__ refuses what the model cannot build), its model class, and the traits the pipeline
+reads. The config schema's family list and each family's keys, the checks of a variant when the
+config is loaded, a variant's modes and the timing harness all derive from here: a new family is
+one model file and one entry."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, fields
 
 import torch.nn as nn
 
@@ -14,112 +18,90 @@ from models.triple_latent import TripleLatent, TripleLatentConfig
 from models.typed_latent import TypedLatent, TypedLatentConfig
 from models.unimatrix import UniMatrix, UniMatrixConfig
 
-# Optional UniMatrix keys (absent = the UniMatrixConfig default, which keeps older variants as
-# they were).
-SIDE_MEMORY_KEYS = ("side_memory", "assoc_dim", "assoc_top_k", "slots", "slot_top_k",
-                    "merge_threshold", "strength_floor", "write_gate", "pointer_logits")
-
 MODES = ("faithful", "corrected")
+# Settings that the run gives (its task and recipe), not the variant.
+RUN_FIELDS = ("vocab_size", "max_seq_len", "pad_id", "dropout", "n_classes", "layout")
 
 
-def _transformer(v: Mapping, *, vocab_size, max_seq_len, pad_id, mode, dropout, acceleration, **_):
-    return Transformer(TransformerConfig(
-        vocab_size=vocab_size, max_seq_len=max_seq_len, dropout=dropout,
-        d_model=v["d_model"], n_layers=v["n_layers"], n_heads=v["n_heads"],
-    ), acceleration=acceleration)
+@dataclass(frozen=True)
+class DefectSwitch:
+    """A defect of spec §8 that `mode` switches: the boolean setting that holds it, its value in
+    faithful mode (the original code's), and for which settings the defect exists at all."""
+    defect: str
+    field: str
+    faithful: bool
+    present: Callable[[object], bool] = lambda settings: True
 
 
-def _unimatrix(v: Mapping, *, vocab_size, max_seq_len, pad_id, mode, dropout, acceleration, **_):
-    return UniMatrix(UniMatrixConfig(
-        vocab_size=vocab_size, max_seq_len=max_seq_len, pad_id=pad_id, dropout=dropout,
-        carry_state_across_depth=mode == "faithful", batch_coupled_lookup=mode == "faithful",
-        d_model=v["d_model"], depth=v["depth"], n_heads=v["n_heads"], state_size=v["state_size"],
-        rosa=v["rosa"], rulemix=v["rulemix"], frobenius_guard=v["frobenius_guard"],
-        step_embedding=v["step_embedding"], deep_embed_dim=v["deep_embed_dim"],
-        **{key: v[key] for key in SIDE_MEMORY_KEYS if key in v},
-    ), acceleration=acceleration)
+@dataclass(frozen=True)
+class Family:
+    settings: type  # the config dataclass
+    model: type  # model(settings, acceleration=...)
+    has_recurrence: bool  # computed in a fast and a reference form (timed in both)
+    has_length_axis: bool = True  # reads any length up to max_seq_len (timed against T)
+    classifier: bool = False  # one prediction per sequence: (logits (B, n_classes), rep (B, d)), needs n_classes
+    switches: tuple[DefectSwitch, ...] = ()
+
+    def keys(self) -> list:
+        """The keys a variant of this family sets: every setting but the run's and the mode's."""
+        switched = {switch.field for switch in self.switches}
+        return [f.name for f in fields(self.settings) if f.name not in RUN_FIELDS and f.name not in switched]
+
+    def required_keys(self) -> list:
+        return [f.name for f in fields(self.settings)
+                if f.name in self.keys() and f.default is MISSING and f.default_factory is MISSING]
+
+    def configure(self, variant: Mapping, mode: str, **run):
+        """The family's settings for a variant's keys, a mode and what the run gives (RUN_FIELDS)."""
+        if mode not in MODES:
+            raise ValueError(f"mode={mode!r}; valid: {', '.join(MODES)}")
+        names = {f.name for f in fields(self.settings)}
+        return self.settings(**{key: value for key, value in variant.items() if key in self.keys()},
+                             **{key: value for key, value in run.items() if key in names},
+                             **{s.field: s.faithful if mode == "faithful" else not s.faithful for s in self.switches})
+
+    def defects(self, settings) -> list:
+        """The defects of spec §8 that `mode` switches for these settings; none: one mode serves both."""
+        return [switch.defect for switch in self.switches if switch.present(settings)]
 
 
-def _triple_latent(v: Mapping, *, vocab_size, max_seq_len, pad_id, mode, dropout, acceleration, **_):
-    return TripleLatent(TripleLatentConfig(
-        vocab_size=vocab_size, max_seq_len=max_seq_len, dropout=dropout, causal_conv=mode == "corrected",
-        d_model=v["d_model"], n_layers=v["n_layers"], n_heads=v["n_heads"], state_size=v["state_size"],
-        memory=v["memory"], local_conv=v["local_conv"], **({"slots": v["slots"]} if "slots" in v else {}),
-    ), acceleration=acceleration)
-
-
-def _mamba2(v: Mapping, *, vocab_size, max_seq_len, pad_id, mode, dropout, acceleration, **_):
-    # External baseline of the seq-64 pilot (spec §4.11): no defect to correct, so `mode` changes nothing.
-    return Mamba2(Mamba2Config(
-        vocab_size=vocab_size, dropout=dropout,
-        d_model=v["d_model"], n_layers=v["n_layers"], n_heads=v["n_heads"], d_state=v["d_state"],
-        expand=v["expand"], conv_kernel=v["conv_kernel"],
-    ), acceleration=acceleration)
-
-
-def _recurrent_ffn(v: Mapping, *, vocab_size, max_seq_len, pad_id, mode, dropout, acceleration, **_):
-    # No switch of spec §0.2 concerns this family: `mode` changes nothing.
-    return RecurrentFFNTransformer(RecurrentFFNConfig(
-        vocab_size=vocab_size, max_seq_len=max_seq_len, dropout=dropout,
-        d_model=v["d_model"], n_layers=v["n_layers"], n_heads=v["n_heads"], state_size=v["state_size"],
-        readout=v["readout"], local_branch=v["local_branch"],
-    ), acceleration=acceleration)
-
-
-def _needs_n_classes(family: str, n_classes) -> int:
-    if n_classes is None:
-        raise ValueError(f"{family} is a sequence classifier: build_model needs n_classes "
-                         "(16 for the triple benchmark)")
-    return n_classes
-
-
-def _transformer_triple(v: Mapping, *, vocab_size, max_seq_len, pad_id, mode, dropout, acceleration,
-                        n_classes=None, layout=None):
-    return TransformerTriple(TransformerTripleConfig(
-        vocab_size=vocab_size, max_seq_len=max_seq_len, dropout=dropout,
-        n_classes=_needs_n_classes("transformer_triple", n_classes),
-        d_model=v["d_model"], n_layers=v["n_layers"], n_heads=v["n_heads"],
-    ), acceleration=acceleration)
-
-
-def _typed_latent(v: Mapping, *, vocab_size, max_seq_len, pad_id, mode, dropout, acceleration,
-                  n_classes=None, layout=None):
-    return TypedLatent(TypedLatentConfig(
-        layout=layout, dropout=dropout, n_classes=_needs_n_classes("typed_latent", n_classes),
-        d_model=v["d_model"], learned_rules=v.get("learned_rules", False),
-    ), acceleration=acceleration)
-
-
-BUILDERS = {
-    "transformer": _transformer,
-    "unimatrix": _unimatrix,
-    "transformer_triple": _transformer_triple,
-    "typed_latent": _typed_latent,
-    "triple_latent": _triple_latent,
-    "mamba2": _mamba2,
-    "recurrent_ffn": _recurrent_ffn,
+FAMILIES = {
+    "transformer": Family(TransformerConfig, Transformer, has_recurrence=False),
+    "unimatrix": Family(UniMatrixConfig, UniMatrix, has_recurrence=True, switches=(
+        DefectSwitch("D1", "carry_state_across_depth", faithful=True),
+        DefectSwitch("D12", "batch_coupled_lookup", faithful=True, present=lambda s: s.side_memory == "sparse_pointer"),
+    )),
+    "transformer_triple": Family(TransformerTripleConfig, TransformerTriple, has_recurrence=False, classifier=True),
+    # Its parser reads fixed positions of the triple prompt, so it has no sequence-length axis.
+    "typed_latent": Family(TypedLatentConfig, TypedLatent, has_recurrence=False, has_length_axis=False, classifier=True),
+    "triple_latent": Family(TripleLatentConfig, TripleLatent, has_recurrence=True, switches=(
+        DefectSwitch("D2", "causal_conv", faithful=False, present=lambda s: s.local_conv),
+    )),
+    "mamba2": Family(Mamba2Config, Mamba2, has_recurrence=True),
+    "recurrent_ffn": Family(RecurrentFFNConfig, RecurrentFFNTransformer, has_recurrence=True),
 }
 
 
-def _check(what: str, value, valid) -> None:
-    if value not in valid:
-        raise ValueError(f"unknown {what} {value!r}; valid: {', '.join(valid)}")
+def family_of(variant: Mapping) -> Family:
+    if variant["family"] not in FAMILIES:
+        raise ValueError(f"family={variant['family']!r}; valid: {', '.join(FAMILIES)}")
+    return FAMILIES[variant["family"]]
 
 
 def build_model(variant: Mapping, *, vocab_size: int, max_seq_len: int, pad_id: int, mode: str,
                 dropout: float, acceleration: Acceleration = Acceleration(), n_classes: int | None = None,
                 layout: Mapping | None = None) -> nn.Module:
-    """forward(x: LongTensor (B, T)) -> logits (B, T, vocab_size); the triple-benchmark
-    classifiers (transformer_triple, typed_latent) instead return (logits (B, n_classes),
-    rep (B, d_model)) and need `n_classes`, typed_latent also the benchmark's token `layout`.
-    `mode` only changes the families listed in spec §0.2; the Transformer is identical in both.
-    `acceleration` (repro/runtime.acceleration_for) changes speed only."""
-    _check("model family", variant["family"], BUILDERS)
-    _check("mode", mode, MODES)
-    return BUILDERS[variant["family"]](
-        variant, vocab_size=vocab_size, max_seq_len=max_seq_len, pad_id=pad_id, mode=mode,
-        dropout=dropout, acceleration=acceleration, n_classes=n_classes, layout=layout,
-    )
+    """forward(x: LongTensor (B, T)) -> logits (B, T, vocab_size); a classifier family instead
+    returns (logits (B, n_classes), rep (B, d_model)) and needs `n_classes` (typed_latent also the
+    benchmark's token `layout`). `mode` sets the family's defect switches; `acceleration`
+    (repro/acceleration.py) changes speed only."""
+    family = family_of(variant)
+    if family.classifier and n_classes is None:
+        raise ValueError(f"{variant['family']} is a sequence classifier: build_model needs n_classes "
+                         "(16 for the triple benchmark)")
+    run = {"vocab_size": vocab_size, "max_seq_len": max_seq_len, "pad_id": pad_id, "dropout": dropout,
+           "n_classes": n_classes, "layout": layout}
+    return family.model(family.configure(variant, mode, **run), acceleration=acceleration)
 
 
 def count_params(model: nn.Module) -> int:

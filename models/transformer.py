@@ -8,16 +8,20 @@ import torch.nn as nn
 from models.acceleration import Acceleration
 from models.dropout import Dropout
 from models.layers import FFN, SelfAttention, TokenPositionEmbedding, init_normal
+from models.setting_error import heads_divide
 
 
 @dataclass
 class TransformerConfig:
     vocab_size: int
     max_seq_len: int
-    d_model: int = 64
-    n_layers: int = 3
-    n_heads: int = 4
+    d_model: int
+    n_layers: int
+    n_heads: int
     dropout: float = 0.1
+
+    def __post_init__(self):
+        heads_divide("d_model", self.d_model, self.n_heads)
 
 
 class Block(nn.Module):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import torch.nn as nn
 
 from models.acceleration import Acceleration
+from models.setting_error import heads_divide
 from models.transformer import Transformer
 
 
@@ -18,10 +19,13 @@ class TransformerTripleConfig:
     vocab_size: int
     max_seq_len: int
     n_classes: int
-    d_model: int = 64
-    n_layers: int = 2
-    n_heads: int = 4
+    d_model: int
+    n_layers: int
+    n_heads: int
     dropout: float = 0.1
+
+    def __post_init__(self):
+        heads_divide("d_model", self.d_model, self.n_heads)
 
 
 class TransformerTriple(Transformer):

@@ -17,6 +17,7 @@ from models.acceleration import Acceleration
 from models.dropout import Dropout
 from models.layers import FFN, TokenPositionEmbedding, init_normal
 from models.recurrences import pair_memory
+from models.setting_error import require
 
 MEMORIES = ("dense", "slot")
 KERNEL = 5
@@ -26,22 +27,20 @@ KERNEL = 5
 class TripleLatentConfig:
     vocab_size: int
     max_seq_len: int
-    d_model: int = 64
-    n_layers: int = 3
-    n_heads: int = 4
-    state_size: int = 16
-    memory: str = "dense"  # MEMORIES
+    d_model: int
+    n_layers: int
+    n_heads: int
+    state_size: int
+    memory: str  # MEMORIES
+    local_conv: bool  # Triple-Hybrid
     slots: int = 8  # K, slot memory only
-    local_conv: bool = False  # Triple-Hybrid
     causal_conv: bool = False  # off = the paper's symmetric padding (D2)
     dropout: float = 0.1
 
     def __post_init__(self):
-        if self.memory not in MEMORIES:
-            raise ValueError(f"memory={self.memory!r}; valid: {', '.join(MEMORIES)}")
+        require(self.memory in MEMORIES, "memory", self.memory, ", ".join(MEMORIES))
         for key in ("local_conv", "causal_conv"):
-            if not isinstance(getattr(self, key), bool):
-                raise ValueError(f"{key}={getattr(self, key)!r}; valid: true or false")
+            require(isinstance(getattr(self, key), bool), key, getattr(self, key), "true or false")
 
 
 class TripleLayer(nn.Module):

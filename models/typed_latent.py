@@ -71,7 +71,7 @@ def rule_logits(a, b, c, n_classes: int):  # (B,) × 3 -> (B, 3, n_classes)
 @dataclass
 class TypedLatentConfig:
     layout: Mapping
-    d_model: int = 64
+    d_model: int
     n_classes: int = 16
     learned_rules: bool = False
     dropout: float = 0.1

@@ -19,6 +19,7 @@ from models.acceleration import Acceleration
 from models.dropout import Dropout
 from models.layers import FFN, TokenPositionEmbedding, init_normal
 from models.recurrences import matrix_state
+from models.setting_error import require
 from models.side_memory import AssocMemory, SlotMemory
 
 SIDE_MEMORIES = ("none", "assoc", "sparse_pointer")
@@ -29,15 +30,15 @@ class UniMatrixConfig:
     vocab_size: int
     max_seq_len: int
     pad_id: int  # ROSA's previous token at position 0
-    d_model: int = 64
-    depth: int = 3
-    n_heads: int = 4
-    state_size: int = 16
-    rosa: bool = False
-    rulemix: bool = False
-    frobenius_guard: bool = False
-    step_embedding: bool = False
-    deep_embed_dim: int = 0  # 0 = no DeepEmbed
+    d_model: int
+    depth: int
+    n_heads: int
+    state_size: int
+    rosa: bool
+    rulemix: bool
+    frobenius_guard: bool
+    step_embedding: bool
+    deep_embed_dim: int  # 0 = no DeepEmbed
     side_memory: str = "none"  # SIDE_MEMORIES
     assoc_dim: int = 64  # a
     assoc_top_k: int = 8
@@ -52,9 +53,9 @@ class UniMatrixConfig:
     dropout: float = 0.1
 
     def __post_init__(self):
-        if self.side_memory not in SIDE_MEMORIES:
-            raise ValueError(f"side_memory={self.side_memory!r}; valid: {', '.join(SIDE_MEMORIES)}")
         checks = {  # key: (valid, description of the valid values)
+            "pad_id": (0 <= self.pad_id < self.vocab_size, f"a token id below vocab_size={self.vocab_size}"),
+            "side_memory": (self.side_memory in SIDE_MEMORIES, ", ".join(SIDE_MEMORIES)),
             "assoc_dim": (self.assoc_dim >= 1, "an integer >= 1"),
             "assoc_top_k": (self.assoc_top_k >= 1, "an integer >= 1"),
             "slots": (self.slots >= 1, "an integer >= 1"),
@@ -65,8 +66,7 @@ class UniMatrixConfig:
             "pointer_logits": (isinstance(self.pointer_logits, bool), "true or false"),
         }
         for key, (ok, valid) in checks.items():
-            if not ok:
-                raise ValueError(f"{key}={getattr(self, key)!r}; valid: {valid}")
+            require(ok, key, getattr(self, key), valid)
 
 
 class UniMatrixBlock(nn.Module):
@@ -147,8 +147,6 @@ class UniMatrixBlock(nn.Module):
 class UniMatrix(nn.Module):
     def __init__(self, cfg: UniMatrixConfig, acceleration: Acceleration = Acceleration()):
         super().__init__()
-        if not 0 <= cfg.pad_id < cfg.vocab_size:
-            raise ValueError(f"pad_id={cfg.pad_id} is outside the vocabulary of size {cfg.vocab_size}")
         self.cfg = cfg
         d = cfg.d_model
         self.embed = TokenPositionEmbedding(cfg.vocab_size, cfg.max_seq_len, d, cfg.dropout, acceleration)

@@ -4,7 +4,7 @@ import torch; validate() does, for the checks whose rules the tasks and the data
 import csv
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import jsonschema
@@ -16,12 +16,10 @@ REPO = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = REPO / "workflow" / "schemas" / "config.schema.yaml"
 CLAIMS_SCHEMA_PATH = REPO / "workflow" / "schemas" / "claims.schema.yaml"
 # Keys of a variant that describe it for people, not the model: changing them retrains nothing.
-VARIANT_DESCRIPTION_KEYS = ("label", "paper_name", "modes")
-# Throughput study: families that models.build_model builds without a recurrence (the `recurrence`
-# argument changes nothing, so they are timed once, as `fast`), and those without a sequence-length
-# axis (Typed-Latent parses fixed positions of the triple prompt), which cannot be timed against T.
-FAMILIES_WITHOUT_RECURRENCE = ("transformer", "transformer_triple")
-FAMILIES_WITHOUT_LENGTH = ("typed_latent",)
+VARIANT_DESCRIPTION_KEYS = ("label", "paper_name")
+MODES = ("faithful", "corrected")  # a variant whose mode switches no defect runs once, in the first
+# JSON Schema types of the settings' annotations (models/registry.py: a family's keys and their types).
+JSON_TYPES = {"int": "integer", "bool": "boolean", "float": "number", "str": "string"}
 MEASUREMENTS = ("throughput", "train_step")
 LOCAL_RESULT_SET = "local"  # this run's benchmarks (results/benchmarks); other sets are committed
 MEASURED_DIR = "benchmarks/measured"
@@ -74,9 +72,30 @@ def _key_path(error) -> str:
     return ".".join(str(part) for part in error.absolute_path) or "<top level>"
 
 
-def _check_schema(schema_path: Path, instance: dict, what: str) -> None:
+def _families() -> dict:
+    from models.registry import FAMILIES  # torch: the families own their settings
+
+    return FAMILIES
+
+
+def _config_schema() -> dict:
+    """The config schema, its variant part completed from the family records: the family list, and
+    per family the keys its settings take, typed, required where the settings have no default."""
+    schema = yaml.safe_load(SCHEMA_PATH.read_text())
+    variant = schema["definitions"]["variant"]
+    variant["properties"]["family"] = {"type": "string", "enum": list(_families())}
+    variant["allOf"] = []
+    for name, family in _families().items():
+        variant["allOf"].append({"if": {"properties": {"family": {"const": name}}}, "then": {
+            "required": family.required_keys(),
+            "propertyNames": {"enum": [*VARIANT_DESCRIPTION_KEYS, "family", *family.keys()]},
+            "properties": {f.name: {"type": JSON_TYPES[getattr(f.type, "__name__", f.type)]}
+                           for f in fields(family.settings) if f.name in family.keys()}}})
+    return schema
+
+
+def _check_schema(schema: dict, instance: dict, what: str) -> None:
     """Fill the schema's defaults into `instance`; raise ConfigError naming the first bad key."""
-    schema = yaml.safe_load(schema_path.read_text())
     errors = sorted(_validator_filling_defaults()(schema).iter_errors(instance), key=lambda e: list(e.absolute_path))
     if errors:
         # The deepest error is the precise one; if/then wrappers only repeat it.
@@ -87,8 +106,9 @@ def _check_schema(schema_path: Path, instance: dict, what: str) -> None:
 def validate(config: dict) -> dict:
     """Check the config against the schema and its cross-references; fill defaults in place.
     Raises ConfigError naming the bad key and what would be valid."""
-    _check_schema(SCHEMA_PATH, config, "config")
+    _check_schema(_config_schema(), config, "config")
     _check_references(config)
+    _check_variants(config)
     _check_fix_effects(config)
     _check_benchmark(config)
     _check_recipes(config, _check_data(config))
@@ -100,7 +120,7 @@ def validate_claims(claims: dict, config: dict, reported: dict) -> list:
     the paper's numbers (`reported`, from reported_numbers); returns the full claim list, parameter-count
     claims and paper keys derived from the report tables (repro.report.claim_list). Raises ConfigError
     naming the claim's key."""
-    _check_schema(CLAIMS_SCHEMA_PATH, claims, "claims.yaml")
+    _check_schema(yaml.safe_load(CLAIMS_SCHEMA_PATH.read_text()), claims, "claims.yaml")
     experiments, tables = config["experiments"], config["report"]["tables"]
     for i, section in enumerate(claims["tables"]):
         if section["report_table"] not in tables:
@@ -174,6 +194,19 @@ def _check_references(config: dict) -> None:
                     raise ConfigError(f"config key '{key}.variants.{j}': {_one_of('variant of this experiment', variant, ran)}")
 
 
+def _check_variants(config: dict) -> None:
+    """Each variant's settings as its family's model would get them, in every experiment that runs it
+    (a value a constructor would refuse, e.g. n_heads not dividing d_model)."""
+    from models.setting_error import SettingError
+
+    for experiment, spec in config["experiments"].items():
+        for variant in spec["variants"]:
+            try:
+                run_settings(config, experiment, variant)
+            except SettingError as error:
+                raise ConfigError(f"config key 'variants.{variant}.{error.key}': {error.value!r}; valid: {error.valid}") from None
+
+
 def _check_fix_effects(config: dict) -> None:
     experiments = config["experiments"]
     for name, effect in config["report"]["fix_effects"].items():
@@ -238,7 +271,7 @@ def _check_recipes(config: dict, data: dict) -> None:
 
 def _check_benchmark(config: dict) -> None:
     spec = config["benchmark"]
-    timeable = [name for name, variant in config["variants"].items() if variant["family"] not in FAMILIES_WITHOUT_LENGTH]
+    timeable = [name for name, variant in config["variants"].items() if _families()[variant["family"]].has_length_axis]
     for i, variant in enumerate(spec["variants"]):
         if variant not in timeable:
             reason = "has no sequence-length axis" if variant in config["variants"] else "is not a known variant"
@@ -282,13 +315,34 @@ def _deep_update(base: dict, overlay: dict) -> None:
             base[key] = value
 
 
+def run_settings(config: dict, experiment: str, variant: str):
+    """The variant's settings as its family's model gets them in this experiment (models/registry.py),
+    in faithful mode. Raises SettingError for a value the family refuses."""
+    from repro.tasks import TASKS
+
+    recipe = recipe_for(config, experiment, variant)
+    task = TASKS[recipe["task"]]
+    return _families()[config["variants"][variant]["family"]].configure(
+        config["variants"][variant], MODES[0], vocab_size=task.VOCAB_SIZE, max_seq_len=recipe["seq_len"],
+        pad_id=task.PAD_ID, dropout=recipe["dropout"], **task.MODEL_KWARGS)
+
+
+def switched_defects(config: dict, experiment: str, variant: str) -> list:
+    """The defects of spec §8 that `mode` switches for this variant in this experiment: its family's
+    for its settings, and its task's."""
+    from repro.tasks import TASKS
+
+    family = _families()[config["variants"][variant]["family"]]
+    task = TASKS[recipe_for(config, experiment, variant)["task"]]
+    return [*family.defects(run_settings(config, experiment, variant)), *task.DEFECTS]
+
+
 def run_modes(config: dict, experiment: str, variant: str) -> list:
-    """The modes a variant runs in: those of the experiment it differs in. A variant with one
-    mode (no defect to correct) runs once, in that mode, and serves both."""
-    modes = config["variants"][variant]["modes"]
-    if len(modes) == 1:
-        return list(modes)
-    return [mode for mode in config["experiments"][experiment]["modes"] if mode in modes]
+    """The modes a variant runs in: the experiment's where mode switches a defect of it, else one
+    (faithful), which serves both."""
+    if not switched_defects(config, experiment, variant):
+        return [MODES[0]]
+    return list(config["experiments"][experiment]["modes"])
 
 
 def recipe_for(config: dict, experiment: str, variant: str) -> dict:
@@ -386,7 +440,7 @@ def table_spec(config: dict, table: str) -> dict:
         rows = []
         for variant in group.get("variants", config["experiments"][group["experiment"]]["variants"]):
             described = config["variants"][variant]
-            modes = ["both"] if len(described["modes"]) == 1 else run_modes(config, group["experiment"], variant)
+            modes = run_modes(config, group["experiment"], variant) if switched_defects(config, group["experiment"], variant) else ["both"]
             rows += [{"variant": variant, "mode": mode, "label": described["label"], "paper_name": described["paper_name"]}
                      for mode in modes]
         groups.append({"title": group.get("title"), "experiment": group["experiment"],
@@ -422,7 +476,7 @@ def benchmark_jobs(config: dict) -> list:
     `fast`, when it has no recurrence."""
     spec = config["benchmark"]
     return [(variant, form) for variant in spec["variants"]
-            for form in (["fast"] if config["variants"][variant]["family"] in FAMILIES_WITHOUT_RECURRENCE else spec["forms"])]
+            for form in (spec["forms"] if _families()[config["variants"][variant]["family"]].has_recurrence else ["fast"])]
 
 
 def benchmark_settings(config: dict, measurement: str, variant: str, form: str) -> dict:

@@ -121,7 +121,7 @@ def test_module_follows_the_definition(kind):
 
 
 def test_hybrid_needs_readout():
-    with pytest.raises(ValueError, match="local_branch=True needs readout=True"):
+    with pytest.raises(ValueError, match="local_branch=True; valid: false unless readout is true"):
         build_model({**_variant("plain"), "local_branch": True}, **LM, mode="faithful", dropout=0.1)
 
 

@@ -213,4 +213,5 @@ def test_convolution_kernel_init():
                                                ("local_conv", "yes", "true or false")])
 def test_bad_values_name_the_key_and_the_valid_values(key, value, valid):
     with pytest.raises(ValueError, match=f"{key}={value!r}; valid: {valid}"):
-        TripleLatentConfig(vocab_size=259, max_seq_len=128, **{key: value})
+        TripleLatentConfig(**{"vocab_size": 259, "max_seq_len": 128, "d_model": 64, "n_layers": 1, "n_heads": 4,
+                              "state_size": 16, "memory": "dense", "local_conv": False, key: value})

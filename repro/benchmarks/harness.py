@@ -12,6 +12,8 @@ from collections.abc import Callable
 import torch
 
 from models import build_model
+from models.acceleration import Acceleration
+from models.registry import family_of
 from repro.acceleration import acceleration_for
 from repro.config import settings_hash
 from repro.data.wikitext import PAD_ID, VOCAB_SIZE
@@ -21,32 +23,29 @@ from repro.runtime import configure_cpu
 from repro.tasks import triple
 
 DROPOUT = 0.1  # the paper's setting (spec §5.5); inactive in eval mode
-CLASSIFIER_FAMILIES = ("transformer_triple",)  # one prediction per sequence, over the triple task's classes
 NO_MEMORY = {"memory_mb": math.nan, "peak_memory_mb": math.nan}
 
 
 def is_classifier(settings: dict) -> bool:
-    return settings["architecture"]["family"] in CLASSIFIER_FAMILIES
+    """One prediction per sequence, over the triple task's classes."""
+    return family_of(settings["architecture"]).classifier
 
 
-def acceleration(settings: dict, device: torch.device):
-    """The job's Acceleration record: its recurrence `form` as the run's `recurrence`; the eager
-    forward and step are what is timed (train_step.py and throughput.py time CUDA graphs on their own)."""
-    return acceleration_for({**settings, "recurrence": settings["form"], "cuda_graphs": False}, device)
-
-
-def setup(settings: dict) -> torch.device:
+def setup(settings: dict) -> tuple[torch.device, Acceleration]:
+    """The job's device and Acceleration record, its recurrence `form` as a run's `recurrence`; the
+    eager forward and step are what is timed (train_step.py and throughput.py time CUDA graphs on their own)."""
     device = resolve(settings["device"])
-    configure_cpu(acceleration(settings, device))
-    return device
+    acceleration = acceleration_for({**settings, "recurrence": settings["form"], "cuda_graphs": False}, device)
+    configure_cpu(acceleration)
+    return device, acceleration
 
 
-def build(settings: dict, max_seq_len: int, device: torch.device) -> torch.nn.Module:
+def build(settings: dict, max_seq_len: int, device: torch.device, acceleration: Acceleration) -> torch.nn.Module:
     """The untrained model, seeded by the benchmark seed; P = max_seq_len."""
     torch.manual_seed(settings["seed"])
     kwargs = {"n_classes": triple.N_CLASSES} if is_classifier(settings) else {}
     model = build_model(settings["architecture"], vocab_size=VOCAB_SIZE, max_seq_len=max_seq_len, pad_id=PAD_ID,
-                        mode=settings["mode"], dropout=DROPOUT, acceleration=acceleration(settings, device), **kwargs)
+                        mode=settings["mode"], dropout=DROPOUT, acceleration=acceleration, **kwargs)
     return model.to(device)
 
 

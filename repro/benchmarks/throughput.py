@@ -23,11 +23,11 @@ NO_GRAPH = {"ms_per_iter_graph": math.nan, "graph_max_abs_diff": math.nan}
 
 
 def measure(settings: dict) -> tuple[torch.device, list]:
-    device = harness.setup(settings)
+    device, acceleration = harness.setup(settings)
     rows = []
     for sweep in settings["sweeps"]:
         longest = max(sweep["lengths"])
-        model = harness.build(settings, longest, device).eval()
+        model = harness.build(settings, longest, device, acceleration).eval()
         for T in sweep["lengths"]:
             x = harness.random_ids(settings["batch"], T, settings["seed"]).to(device)
             with torch.no_grad():

@@ -24,10 +24,10 @@ PROTOCOL = ("forward (train mode) + cross-entropy on random targets + backward +
 
 
 def measure(settings: dict) -> tuple[torch.device, list]:
-    device = harness.setup(settings)
+    device, acceleration = harness.setup(settings)
     batch, T, seed = settings["batch"], settings["seq_len"], settings["seed"]
     classifier = harness.is_classifier(settings)
-    model = harness.build(settings, T, device).train()
+    model = harness.build(settings, T, device, acceleration).train()
     x = harness.random_ids(batch, T, seed).to(device)
     targets = (harness.random_ids(batch, 1, seed + 1, high=triple.N_CLASSES) if classifier
                else harness.random_ids(batch, T, seed + 1)).to(device)

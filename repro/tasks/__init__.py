@@ -1,4 +1,5 @@
 """Tasks. Each module offers VOCAB_SIZE, PAD_ID, MODEL_KWARGS (extra keywords for models.build_model),
+DEFECTS (the defects of spec §8 that `mode` switches in the task),
 curriculum(model, settings, data, device, acceleration) (how a run trains: repro/curriculum.py),
 evaluate(model, settings, data, device, acceleration) -> (metrics, data description) and
 recipe_problems(recipe, data) (what the task cannot generate, checked when the config is loaded).

@@ -44,6 +44,7 @@ def recall_batch(batch_size: int, pairs: int, seq_len: int, generator: torch.Gen
 
 
 PAD_ID = PAD
+DEFECTS: tuple = ()  # defects of spec §8 that `mode` switches in this task: none
 MODEL_KWARGS: dict = {}  # next-token models over the task vocabulary
 
 

@@ -82,6 +82,7 @@ def signal_noise_batch(batch_size: int, seq_len: int, generator: torch.Generator
 
 
 PAD_ID = PAD
+DEFECTS: tuple = ()  # defects of spec §8 that `mode` switches in this task: none
 MODEL_KWARGS: dict = {}  # next-token models over the task vocabulary
 
 
