@@ -11,6 +11,7 @@ import jsonschema
 import yaml
 
 from repro.report import claim_list
+from repro.settings import EvalSettings, TrainSettings
 
 REPO = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = REPO / "workflow" / "schemas" / "config.schema.yaml"
@@ -363,7 +364,7 @@ def runs(config: dict, experiment: str | None = None) -> list:
     return table
 
 
-def train_settings(config: dict, run: Run) -> dict:
+def train_settings(config: dict, run: Run) -> TrainSettings:
     """Everything that determines a trained checkpoint, and nothing else."""
     recipe = recipe_for(config, run.experiment, run.variant)
     architecture = {k: v for k, v in config["variants"][run.variant].items() if k not in VARIANT_DESCRIPTION_KEYS}
@@ -389,7 +390,7 @@ def train_settings(config: dict, run: Run) -> dict:
     elif recipe["task"] == "triple":
         # the curriculum evaluates every task after every stage, so its evaluation is part of training
         settings.update({key: recipe[key] for key in ("stages", "aux_weight", "seed_offsets", "eval")})
-    return settings
+    return TrainSettings(**settings)
 
 
 # Keys of a run's training settings that name it rather than decide what it computes.
@@ -404,31 +405,23 @@ def trained_by(config: dict) -> dict:
     train it once."""
     groups = {}
     for run in runs(config):
-        settings = train_settings(config, run)
+        settings = train_settings(config, run).as_dict()
         groups.setdefault(settings_hash({k: v for k, v in settings.items() if k not in RUN_NAME_KEYS}), []).append(run)
     return {run: min(group, key=lambda r: r.name) for group in groups.values() for run in group}
 
 
-def eval_settings(config: dict, run: Run) -> dict:
+def eval_settings(config: dict, run: Run) -> EvalSettings:
     """Everything that determines a run's evaluation given its checkpoint, and the run it is."""
     recipe = recipe_for(config, run.experiment, run.variant)
-    return {
-        "run": run.name,
-        "experiment": run.experiment,
-        "variant": run.variant,
-        "mode": run.mode,
-        "seed": run.seed,
-        "task": recipe["task"],
-        "eval": recipe["eval"],
-        "device": config["device"],
-        "recurrence": config["recurrence"],
-        "torch_threads": config["torch_threads"],
-        "flush_denormals": config["flush_denormals"],
-    }
+    return EvalSettings(run=run.name, experiment=run.experiment, variant=run.variant, mode=run.mode, seed=run.seed,
+                        task=recipe["task"], eval=recipe["eval"], device=config["device"], recurrence=config["recurrence"],
+                        torch_threads=config["torch_threads"], flush_denormals=config["flush_denormals"])
 
 
-def settings_hash(*settings: dict) -> str:
-    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+def settings_hash(*settings) -> str:
+    """A short hash of settings records (repro/settings.py) or of plain dicts, by their JSON."""
+    plain = [record.as_dict() if hasattr(record, "as_dict") else record for record in settings]
+    return hashlib.sha256(json.dumps(plain, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def table_spec(config: dict, table: str) -> dict:

@@ -11,27 +11,28 @@ import time
 import torch
 
 from repro import device as devices
-from repro.acceleration import acceleration_for
+from repro.acceleration import run_acceleration
 from repro.artifacts import load_data, write_json_atomically
 from repro.config import settings_hash
 from repro.provenance import code_version, library_versions
-from repro.tasks import TASKS
 from repro.runtime import build, configure_torch
+from repro.settings import EvalSettings, TrainSettings
+from repro.tasks import TASKS
 
 FINAL_LOSS_WINDOW = 10  # train_loss_final = mean of the last steps' losses
 
 
-def evaluate(checkpoint: dict, eval_settings: dict, data: dict):
+def evaluate(checkpoint: dict, evaluation: EvalSettings, data: dict):
     """(metrics, evaluation data description, device description) of a checkpoint."""
-    train_settings = checkpoint["settings"]
-    settings = {**train_settings, **eval_settings}
-    device = devices.resolve(settings["device"])
-    acceleration = acceleration_for(settings, device)
+    trained = TrainSettings.from_dict(checkpoint["settings"])
+    settings = trained.evaluated_with(evaluation)
+    device = devices.resolve(settings.device)
+    acceleration = run_acceleration(settings, device)
     configure_torch(acceleration)
-    model = build(train_settings, device, acceleration)
+    model = build(trained, device, acceleration)
     model.load_state_dict(checkpoint["state_dict"])
     start = time.perf_counter()
-    task_metrics, eval_data = TASKS[settings["task"]].evaluate(model, settings, data, device, acceleration)
+    task_metrics, eval_data = TASKS[settings.task].evaluate(model, settings, data, device, acceleration)
     record = checkpoint["record"]
     losses = record["losses"]
     metrics = {
@@ -54,12 +55,12 @@ def main(argv=None) -> None:
     parser.add_argument("--manifest", help="data manifest whose hashes the metrics record (LM runs)")
     parser.add_argument("--metrics", required=True, help="metrics.json to write")
     args = parser.parse_args(argv)
-    eval_settings = json.loads(args.settings)
+    evaluation = EvalSettings.from_dict(json.loads(args.settings))
     checkpoint = torch.load(args.checkpoint)
     if args.trained_with and settings_hash(checkpoint["settings"]) != args.trained_with:
         sys.exit(f"error: {args.checkpoint} was trained with other settings than the config now gives; retrain it")
-    metrics, eval_data, eval_device = evaluate(checkpoint, eval_settings, load_data(args.data))
-    train_settings = checkpoint["settings"]
+    metrics, eval_data, eval_device = evaluate(checkpoint, evaluation, load_data(args.data))
+    train_settings, eval_settings = checkpoint["settings"], evaluation.as_dict()
     manifest = json.loads(open(args.manifest).read()) if args.manifest else {}
     write_json_atomically({
         **{key: eval_settings[key] for key in ("run", "experiment", "variant", "mode", "seed")},

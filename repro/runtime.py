@@ -7,6 +7,7 @@ import torch
 
 from models import build_model
 from models.acceleration import Acceleration
+from repro.settings import TrainSettings
 from repro.tasks import TASKS
 
 
@@ -35,20 +36,20 @@ def configure_torch(acceleration: Acceleration) -> None:
     torch.utils.deterministic.fill_uninitialized_memory = False
 
 
-def build(settings: dict, device: torch.device, acceleration: Acceleration) -> torch.nn.Module:
+def build(settings: TrainSettings, device: torch.device, acceleration: Acceleration) -> torch.nn.Module:
     """The run's model, seeded by the run seed (initialisation and dropout, spec §1.3)."""
-    task = TASKS[settings["task"]]
-    torch.manual_seed(settings["seed"])
-    model = build_model(settings["architecture"], vocab_size=task.VOCAB_SIZE, max_seq_len=settings["seq_len"],
-                        pad_id=task.PAD_ID, mode=settings["mode"], dropout=settings["dropout"],
+    task = TASKS[settings.task]
+    torch.manual_seed(settings.seed)
+    model = build_model(settings.architecture, vocab_size=task.VOCAB_SIZE, max_seq_len=settings.seq_len,
+                        pad_id=task.PAD_ID, mode=settings.mode, dropout=settings.dropout,
                         acceleration=acceleration, **task.MODEL_KWARGS)
     return model.to(device)
 
 
-def optimisation_settings(settings: dict, acceleration: Acceleration) -> dict:
+def optimisation_settings(settings: TrainSettings, acceleration: Acceleration) -> dict:
     """OptimisationStep's keywords for a run: AdamW and clipping (spec §1.2), and whether the step is
     replayed as a CUDA graph (config `cuda_graphs`, CUDA only)."""
-    return {"lr": settings["lr"], "weight_decay": settings["weight_decay"], "clip_norm": settings["clip_norm"],
+    return {"lr": settings.lr, "weight_decay": settings.weight_decay, "clip_norm": settings.clip_norm,
             "graph": acceleration.cuda_graphs}
 
 
@@ -60,8 +61,8 @@ class LossRecord:
 
     READ_BACK_EVERY = 50
 
-    def __init__(self, settings: dict):
-        self.run = settings["run"]
+    def __init__(self, run: str):
+        self.run = run
         self.values: list[float] = []  # read back: values[i] is step i + 1's loss
         self.pending: list[torch.Tensor] = []
 

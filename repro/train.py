@@ -12,29 +12,30 @@ from tqdm import tqdm
 
 from models import count_params
 from repro import device as devices
-from repro.acceleration import acceleration_for
+from repro.acceleration import run_acceleration
 from repro.artifacts import load_data, save_atomically
 from repro.optimisation_step import OptimisationStep
 from repro.runtime import LossRecord, build, configure_torch, optimisation_settings
+from repro.settings import TrainSettings
 from repro.tasks import TASKS
 
 
-def train(settings: dict, data: dict, progress: bool = True):
+def train(settings: TrainSettings, data: dict, progress: bool = True):
     """Train one run; returns (model, record). Raises NonFiniteLoss naming run and step."""
-    device = devices.resolve(settings["device"])
-    acceleration = acceleration_for(settings, device)
+    device = devices.resolve(settings.device)
+    acceleration = run_acceleration(settings, device)
     configure_torch(acceleration)
     model = build(settings, device, acceleration)
-    curriculum = TASKS[settings["task"]].curriculum(model, settings, data, device, acceleration)
+    curriculum = TASKS[settings.task].curriculum(model, settings, data, device, acceleration)
     step_once = OptimisationStep(curriculum.loss, [module.parameters() for module in curriculum.modules],
                                  **optimisation_settings(settings, acceleration))
     metrics = curriculum.before_training()
-    losses = LossRecord(settings)
+    losses = LossRecord(settings.run)
     start = time.perf_counter()
     for phase in curriculum.phases():
         for module in curriculum.modules:
             module.train()
-        bar = tqdm(phase.batches, desc=" ".join(filter(None, (settings["run"], phase.name))), total=settings["steps"],
+        bar = tqdm(phase.batches, desc=" ".join(filter(None, (settings.run, phase.name))), total=settings.steps,
                    file=sys.stderr, disable=not progress, mininterval=2)
         for batch in bar:
             batch = tuple(devices.transfer(tensor, device) for tensor in batch)
@@ -61,9 +62,9 @@ def main(argv=None) -> None:
     parser.add_argument("--data", action="append", default=[], metavar="ROLE=PATH", help="a prepared data stream, e.g. train=data/wikitext2/train_stream.pt")
     parser.add_argument("--checkpoint", required=True, help="where to write the checkpoint (written only when training succeeds)")
     args = parser.parse_args(argv)
-    settings = json.loads(args.settings)
+    settings = TrainSettings.from_dict(json.loads(args.settings))
     model, record = train(settings, load_data(args.data))
-    save_atomically({"settings": settings, "state_dict": model.state_dict(), "record": record}, args.checkpoint)
+    save_atomically({"settings": settings.as_dict(), "state_dict": model.state_dict(), "record": record}, args.checkpoint)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ ONE_PER_FAMILY = {v["family"]: name for name, v in reversed(list(VARIANTS.items(
 FAST_FORMS = [(matrix_state_chunk, "matrix_state"), (pair_memory_chunk, "running_state"),
               (pair_memory_chunk, "dense_memory"), (pair_memory_chunk, "slot_memory"), (ssd_chunk, "ssd"),
               (gated_chunk, "gated_recurrence")]
-SETTINGS = {"recurrence": "fast", "cuda_graphs": True, "flush_denormals": True, "torch_threads": 1}
+SETTINGS = {"recurrence": "fast", "cuda_graphs": True, "flush_denormals": True, "threads": 1}
 
 
 def _train_step(name, acceleration):
@@ -62,13 +62,13 @@ def test_a_record_switches_its_forms_on(family, monkeypatch):
 
 
 def test_cpu_run_resolves_to_chunks_numpy_masks_and_no_graphs():
-    assert acceleration_for(SETTINGS, torch.device("cpu")) == Acceleration(
+    assert acceleration_for(torch.device("cpu"), **SETTINGS) == Acceleration(
         recurrence="chunk", triton=False, numpy_dropout=True, cuda_graphs=False, flush_denormals=True, threads=1)
-    assert acceleration_for({**SETTINGS, "recurrence": "reference"}, torch.device("cpu")).recurrence == "naive"
+    assert acceleration_for(torch.device("cpu"), **{**SETTINGS, "recurrence": "reference"}).recurrence == "naive"
 
 
 def test_cuda_run_resolves_to_triton_and_graphs():
-    cuda = acceleration_for(SETTINGS, torch.device("cuda"))  # a device name: resolving needs no GPU
+    cuda = acceleration_for(torch.device("cuda"), **SETTINGS)  # a device name: resolving needs no GPU
     assert cuda.triton == (importlib.util.find_spec("triton") is not None)
     assert cuda.cuda_graphs and not cuda.numpy_dropout
-    assert not acceleration_for({**SETTINGS, "recurrence": "reference"}, torch.device("cuda")).triton
+    assert not acceleration_for(torch.device("cuda"), **{**SETTINGS, "recurrence": "reference"}).triton

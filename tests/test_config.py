@@ -104,7 +104,7 @@ def test_runs_that_train_the_same_are_trained_once(paper_config):
            for seed in paper_config["recipes"]["R-ABL"]["seeds"]},
     }
     for run, by in shared.items():
-        differing = {k for k, v in train_settings(paper_config, run).items() if train_settings(paper_config, by)[k] != v}
+        differing = {k for k, v in train_settings(paper_config, run).as_dict().items() if train_settings(paper_config, by).as_dict()[k] != v}
         assert differing == {"run", "experiment"} | ({"variant"} if run.variant != by.variant else set())
 
 

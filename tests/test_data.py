@@ -4,11 +4,13 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 import torch
 
 from models.acceleration import Acceleration
+from repro.config import Run, load, train_settings
 from repro.data.wikitext import (
     BOS_ID, EOS_ID, PAD_ID, DataUnavailable, byte_stream, git_blob_id, prepare, raw_from_hub_rows, read_split,
 )
@@ -76,7 +78,8 @@ def test_one_pass_records_both_evaluation_lengths(real_wikitext_dir):
     valid = byte_stream(read_split("valid", str(real_wikitext_dir)))
     counts = torch.bincount(valid, minlength=lm.VOCAB_SIZE).double() + 1
     model = UnigramModel(counts.log())
-    settings = {"seq_len": 128, "eval": {"batch_size": 16, "batches": [64, 128], "compare_batches": 128}}
+    settings = replace(train_settings(load(REPO / "config" / "config.yaml"), Run("lm", "transformer", "faithful", 7)),
+                       seq_len=128, eval={"batch_size": 16, "batches": [64, 128], "compare_batches": 128})
     metrics, data = lm.evaluate(model, settings, {"valid": valid}, torch.device("cpu"), Acceleration())
     _, targets = lm.validation_chunks(valid, 128)
     log_probs = torch.log_softmax(counts.log(), 0)

@@ -19,7 +19,7 @@ def settings_of(variant: str, torch_threads: int = 1) -> str:
     config = load(REPO / "config" / "config.yaml", REPO / "config" / "smoke.yaml")
     config.update(device="cpu", torch_threads=torch_threads)
     config["recipes"]["R-AR"]["steps"] = 6
-    return json.dumps(train_settings(config, Run("recall", variant, "faithful", 19)))
+    return json.dumps(train_settings(config, Run("recall", variant, "faithful", 19)).as_dict())
 
 
 def test_step_after_another_in_one_process_equals_a_fresh_process(tmp_path):
@@ -38,12 +38,12 @@ def test_step_after_another_in_one_process_equals_a_fresh_process(tmp_path):
 
 @pytest.mark.parametrize("argv, message", [
     (["--settings", "{}"], "the following arguments are required: --checkpoint"),  # argparse exits
-    (["--settings", "{}", "--checkpoint", "x.pt"], "KeyError: 'device'"),  # an exception
+    (["--settings", "{}", "--checkpoint", "x.pt"], "TypeError: TrainSettings.__init__() missing"),  # an exception
 ])
 def test_failing_step_raises_and_logs_its_error(tmp_path, argv, message):
     log = tmp_path / "step.log"
     with pytest.raises(StepFailed, match=f"python -m repro.train failed.*see {log}"):
         run("repro.train", argv, str(log))
     assert message in log.read_text()
-    assert ("Traceback" in log.read_text()) == message.startswith("KeyError")
+    assert ("Traceback" in log.read_text()) == message.startswith("TypeError")
     assert not (tmp_path / "x.pt").exists()

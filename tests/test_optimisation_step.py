@@ -1,6 +1,8 @@
 """repro/optimisation_step.py and repro/cuda_graph.py: the eager step is spec §1.2's (clipping
 per group, then AdamW); training on this machine's device (CUDA graphs where there is CUDA) is
 deterministic and tracks eager training, and replayed evaluation passes give the eager metrics."""
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -62,7 +64,7 @@ def test_training_on_this_device_is_deterministic_and_tracks_eager_steps():
     assert all(torch.equal(a, b) for a, b in zip(model_a.parameters(), model_b.parameters()))
     no_dropout = settings(dropout=0.0)
     _, replayed = train(no_dropout, {}, progress=False)
-    _, eager = train(dict(no_dropout, cuda_graphs=False), {}, progress=False)
+    _, eager = train(replace(no_dropout, cuda_graphs=False), {}, progress=False)
     assert replayed["losses"] == pytest.approx(eager["losses"], rel=1e-4)
     assert replayed["losses"][-1] < replayed["losses"][0]
 
@@ -72,7 +74,7 @@ def test_replayed_evaluation_passes_give_the_eager_metrics():
     model, record = train(trained, {}, progress=False)
     found = []
     for cuda_graphs in (True, False):
-        checkpoint = {"settings": dict(trained, cuda_graphs=cuda_graphs), "state_dict": model.state_dict(), "record": record}
+        checkpoint = {"settings": replace(trained, cuda_graphs=cuda_graphs).as_dict(), "state_dict": model.state_dict(), "record": record}
         metrics, _, _ = evaluate(checkpoint, eval_settings(config(), RUN), {})
         found.append({key: value for key, value in metrics.items() if not key.endswith("seconds")})
     assert found[0] == found[1] and "acc_4pairs_pct" in found[0]

@@ -74,7 +74,7 @@ def test_unknown_names_are_rejected():
     with pytest.raises(ValueError, match="'causal'.*faithful, corrected"):
         build_model(core, **LM, mode="causal", dropout=0.1)
     with pytest.raises(ValueError, match="recurrence='chunked'.*fast, reference"):
-        acceleration_for({"recurrence": "chunked"}, torch.device("cpu"))
+        acceleration_for(torch.device("cpu"), recurrence="chunked", cuda_graphs=False, flush_denormals=True, threads=1)
 
 
 @pytest.mark.parametrize("key, value, valid", [

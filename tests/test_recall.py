@@ -1,7 +1,12 @@
+from dataclasses import replace
+
 import torch
 
+from repro.config import Run, load, train_settings
 from repro.tasks import recall
 from repro.tasks.recall import ANSWER, BOS, QUERY, SEP, recall_batch, recall_example
+
+from conftest import REPO
 
 
 def sequences(pairs, seed, count=200):
@@ -53,10 +58,11 @@ def test_training_batches_are_the_run_seeds_stream_drawn_once_per_process():
     """Runs of one seed train on one stream whatever the model: the kept batches are what a
     generator seeded by the run seed draws, batch after batch, and a second run gets the same
     tuple without drawing again."""
-    settings = {"steps": 3, "seed": 1019, "batch_size": 4, "pairs": 4, "seq_len": 32, "variant": "transformer"}
+    settings = replace(train_settings(load(REPO / "config" / "config.yaml"), Run("recall", "transformer", "faithful", 19)),
+                       steps=3, seed=1019, batch_size=4, pairs=4, seq_len=32)
     kept = recall.training_batches(settings, {})
-    assert recall.training_batches(dict(settings, variant="unimatrix_core"), {}) is kept
-    assert recall.training_batches(dict(settings, seed=2019), {}) is not kept
+    assert recall.training_batches(replace(settings, variant="unimatrix_core"), {}) is kept
+    assert recall.training_batches(replace(settings, seed=2019), {}) is not kept
     generator = torch.Generator().manual_seed(1019)
     assert len(kept) == 3
     for inputs, targets in kept:

@@ -1,12 +1,16 @@
 """Our signal-vs-noise task: layout, the answer is the signal value, determinism, uniform answers,
 and a memory that keeps the latest write per key (fooled by the noise) scores chance."""
+from dataclasses import replace
 
 import pytest
 import torch
 
 from models.acceleration import Acceleration
+from repro.config import Run, load, train_settings
 from repro.tasks import signal_noise as task
 from repro.tasks.signal_noise import ANSWER, BOS, NOISE, QUERY, SIGNAL, signal_noise_batch
+
+from conftest import REPO
 
 T, W, S = 64, 20, 4
 
@@ -93,7 +97,8 @@ class RuleModel(torch.nn.Module):
 
 @pytest.mark.parametrize("rule, accuracy", [(signal_rule, 100.0), (latest_write_rule, 100 / 16)])
 def test_evaluate(rule, accuracy):
-    settings = {"seq_len": T, "eval": {"batch_size": 8, "batches": 64, "sets": [{"seed": 20}]}}
+    settings = replace(train_settings(load(REPO / "config" / "config.yaml"), Run("memory_pilot_signal_noise", "mamba2", "faithful", 19)),
+                       seq_len=T, eval={"batch_size": 8, "batches": 64, "sets": [{"seed": 20}]})
     metrics, described = task.evaluate(RuleModel(rule), settings, {}, torch.device("cpu"), Acceleration())
     assert metrics["signal_noise_accuracy_pct"] == metrics["acc_seed20_pct"]
     assert metrics["signal_noise_accuracy_pct"] == pytest.approx(accuracy, abs=3.0)

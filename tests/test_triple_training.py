@@ -3,6 +3,7 @@
 determinism, the metrics the evaluation writes)."""
 import json
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -55,12 +56,12 @@ def test_staged_training_evaluates_every_task_after_every_stage_and_is_determini
     settings, evaluation = tiny_triple("transformer_triple")
     first, second = (train(settings, {}, progress=False) for _ in range(2))
     assert first[1]["losses"] == second[1]["losses"]
-    assert len(first[1]["losses"]) == 4 * settings["steps"]
+    assert len(first[1]["losses"]) == 4 * settings.steps
     for stage in range(5):
         for task in triple.TASKS:
             for metric in ("accuracy_pct", "loss", "aux_accuracy_pct"):
                 assert f"{task}_{metric}_after_stage{stage}" in first[1]["metrics"]
-    metrics, data, _ = evaluate({"settings": settings, "state_dict": first[0].state_dict(), "record": first[1]}, evaluation, {})
+    metrics, data, _ = evaluate({"settings": settings.as_dict(), "state_dict": first[0].state_dict(), "record": first[1]}, evaluation, {})
     for task in triple.TASKS:  # the final evaluation is the one after the last stage, on the same data
         assert metrics[f"{task}_accuracy_pct"] == first[1]["metrics"][f"{task}_accuracy_pct_after_stage4"]
     assert metrics["params"] == 107_664
@@ -88,7 +89,7 @@ def test_lookup_table_counts_adam_steps_from_the_first_stage(monkeypatch):
 def test_corrected_runs_train_and_evaluate_on_equal_lengths(tmp_path):
     settings, evaluation = tiny_triple("typed_latent_learned", mode="corrected", steps=1)
     checkpoint = tmp_path / "model.pt"
-    train_main(["--settings", json.dumps(settings), "--checkpoint", str(checkpoint)])
+    train_main(["--settings", json.dumps(settings.as_dict()), "--checkpoint", str(checkpoint)])
     saved = torch.load(checkpoint)
     metrics, data, _ = evaluate(saved, evaluation, {})
     assert "equal lengths" in data["source"]
@@ -102,12 +103,12 @@ def test_stage_batches_are_the_stages_stream_and_are_drawn_once(mode):
     run of the same (mode, seed) gets the same batches without drawing them again."""
     settings, _ = tiny_triple("typed_latent", mode=mode, steps=3)
     kept = triple.stage_batches(settings, "lookup", 2)
-    assert triple.stage_batches(dict(settings, variant="transformer_triple"), "lookup", 2) is kept
-    generator = torch.Generator().manual_seed(settings["seed"] + settings["seed_offsets"]["stage_data"] * 2)
-    table = triple.lookup_table(settings["seed"] + settings["seed_offsets"]["lookup_table"])
+    assert triple.stage_batches(replace(settings, variant="transformer_triple"), "lookup", 2) is kept
+    generator = torch.Generator().manual_seed(settings.seed + settings.seed_offsets["stage_data"] * 2)
+    table = triple.lookup_table(settings.seed + settings.seed_offsets["lookup_table"])
     assert len(kept) == 3
     for batch in kept:
-        fresh = triple.triple_batch("lookup", settings["batch_size"], settings["seq_len"], generator, table,
+        fresh = triple.triple_batch("lookup", settings.batch_size, settings.seq_len, generator, table,
                                     equal_lengths=mode == "corrected")
         for got, expected in zip(triple.as_ids(batch), fresh):
             assert torch.equal(got, expected)

@@ -35,7 +35,8 @@ def setup(settings: dict) -> tuple[torch.device, Acceleration]:
     """The job's device and Acceleration record, its recurrence `form` as a run's `recurrence`; the
     eager forward and step are what is timed (train_step.py and throughput.py time CUDA graphs on their own)."""
     device = resolve(settings["device"])
-    acceleration = acceleration_for({**settings, "recurrence": settings["form"], "cuda_graphs": False}, device)
+    acceleration = acceleration_for(device, recurrence=settings["form"], cuda_graphs=False,
+                                    flush_denormals=settings["flush_denormals"], threads=settings["torch_threads"])
     configure_cpu(acceleration)
     return device, acceleration
 

@@ -6,6 +6,7 @@ Transformer (spec §7.1, D6_train_time).
 """
 import argparse
 import json
+from dataclasses import replace
 
 import torch
 
@@ -26,8 +27,8 @@ def main(argv=None) -> None:
     config["device"] = args.device
     seconds = {}
     for variant in args.variants:
-        settings = train_settings(config, Run(args.experiment, variant, args.mode, config["recipes"][config["experiments"][args.experiment]["recipe"]]["seeds"][0]))
-        settings["steps"] = args.steps
+        run = Run(args.experiment, variant, args.mode, config["recipes"][config["experiments"][args.experiment]["recipe"]]["seeds"][0])
+        settings = replace(train_settings(config, run), steps=args.steps)
         _, record = train(settings, data={}, progress=False)
         seconds[variant] = record["train_seconds"]
         print(json.dumps({"variant": variant, "device": record["device"], "steps": args.steps, "seconds": record["train_seconds"],

@@ -7,20 +7,21 @@ import torch.nn.functional as F
 
 from repro.cuda_graph import replayed_forward
 from repro.curriculum import SinglePhase
-from repro.device import transfer
 from repro.data.wikitext import PAD_ID, VOCAB_SIZE  # noqa: F401  (part of the task interface)
+from repro.device import transfer
+from repro.settings import TrainSettings
 
 DEFECTS: tuple = ()  # defects of spec §8 that `mode` switches in this task: none
 MODEL_KWARGS: dict = {}  # a language model needs nothing beyond the vocabulary
 
 
-def training_batches(settings: dict, data: dict):
+def training_batches(settings: TrainSettings, data: dict):
     """The run's batches, in order, from a generator seeded by the run seed (spec §1.3): each B
     independent windows of T + 1 tokens, starts uniform in {0 .. N - T - 2} (spec §2.2)."""
-    stream, length = data["train"], settings["seq_len"]
-    generator = torch.Generator().manual_seed(settings["seed"])
-    for _ in range(settings["steps"]):
-        starts = torch.randint(0, stream.numel() - length - 1, (settings["batch_size"],), generator=generator)
+    stream, length = data["train"], settings.seq_len
+    generator = torch.Generator().manual_seed(settings.seed)
+    for _ in range(settings.steps):
+        starts = torch.randint(0, stream.numel() - length - 1, (settings.batch_size,), generator=generator)
         windows = stream[starts[:, None] + torch.arange(length + 1)]
         yield windows[:, :-1], windows[:, 1:]
 
@@ -41,7 +42,7 @@ def recipe_problems(recipe: dict, data: dict):
         yield "seq_len", f"{recipe['seq_len']}; valid: below the training stream's {data['train'] - 1} tokens"
 
 
-def curriculum(model, settings: dict, data: dict, device, acceleration) -> SinglePhase:
+def curriculum(model, settings: TrainSettings, data: dict, device, acceleration) -> SinglePhase:
     return SinglePhase(model, training_batches, loss, settings, data)
 
 
@@ -56,12 +57,12 @@ def validation_chunks(stream: torch.Tensor, seq_len: int):
 
 
 @torch.no_grad()
-def evaluate(model, settings: dict, data: dict, device: torch.device, acceleration) -> dict:
+def evaluate(model, settings: TrainSettings, data: dict, device: torch.device, acceleration) -> dict:
     """One pass over the first max(batches) validation batches; loss (nats), BPB and PPL after
     each recorded count. The plain keys hold the count the paper compared at (D7).
     Returns (metrics, a description of the evaluation data with its hash)."""
-    spec = settings["eval"]
-    inputs, targets = validation_chunks(data["valid"], settings["seq_len"])
+    spec = settings.eval
+    inputs, targets = validation_chunks(data["valid"], settings.seq_len)
     batch_size, counts = spec["batch_size"], sorted(spec["batches"])
     if counts[-1] * batch_size > inputs.size(0):
         raise ValueError(f"eval.batches={counts[-1]} needs {counts[-1] * batch_size} chunks; the validation stream has {inputs.size(0)}")

@@ -7,6 +7,7 @@ the last target (the value bound to the queried key), predicted at the ANSWER po
 import torch
 
 from repro.curriculum import SinglePhase
+from repro.settings import TrainSettings
 from repro.tasks import final_token, streams
 
 VOCAB_SIZE = 64
@@ -48,10 +49,10 @@ DEFECTS: tuple = ()  # defects of spec §8 that `mode` switches in this task: no
 MODEL_KWARGS: dict = {}  # next-token models over the task vocabulary
 
 
-def training_batches(settings: dict, data: dict) -> tuple:
+def training_batches(settings: TrainSettings, data: dict) -> tuple:
     """The run's batches, in order, from a generator seeded by the run seed (spec §1.3)."""
-    return streams.drawn(recall_batch, settings["steps"], settings["seed"], settings["batch_size"], settings["pairs"],
-                         settings["seq_len"])
+    return streams.drawn(recall_batch, settings.steps, settings.seed, settings.batch_size, settings.pairs,
+                         settings.seq_len)
 
 
 def recipe_problems(recipe: dict, data: dict):
@@ -63,7 +64,7 @@ def recipe_problems(recipe: dict, data: dict):
             yield "seq_len", f"{recipe['seq_len']} cannot hold {pairs} pairs; valid: at least {min_seq_len(pairs)}"
 
 
-def curriculum(model, settings: dict, data: dict, device, acceleration) -> SinglePhase:
+def curriculum(model, settings: TrainSettings, data: dict, device, acceleration) -> SinglePhase:
     return SinglePhase(model, training_batches, loss, settings, data)
 
 
@@ -72,19 +73,19 @@ def loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return final_token.loss(logits, targets)
 
 
-def evaluate(model, settings: dict, data: dict, device: torch.device, acceleration) -> dict:
+def evaluate(model, settings: TrainSettings, data: dict, device: torch.device, acceleration) -> dict:
     """Per evaluation set (pair count n, data seed): final-token loss and accuracy over
     batches x batch_size sequences. The plain keys hold the set of the training pair count.
     Returns (metrics, a description of the evaluation data with its hashes)."""
-    spec, metrics, hashes = settings["eval"], {}, {}
+    spec, metrics, hashes = settings.eval, {}, {}
     for eval_set in spec["sets"]:
         n = eval_set["pairs"]
-        batches = streams.drawn(recall_batch, spec["batches"], eval_set["seed"], spec["batch_size"], n, settings["seq_len"])
+        batches = streams.drawn(recall_batch, spec["batches"], eval_set["seed"], spec["batch_size"], n, settings.seq_len)
         found = final_token.score(model, batches, device, acceleration.cuda_graphs)
         hashes[f"eval_{n}pairs_seed{eval_set['seed']}_sha256"] = found.sha256
         metrics[f"eval_loss_{n}pairs"] = found.loss
         metrics[f"acc_{n}pairs_pct"] = found.accuracy_pct
-    if f"acc_{settings['pairs']}pairs_pct" in metrics:
-        metrics["eval_loss"] = metrics[f"eval_loss_{settings['pairs']}pairs"]
-        metrics["accuracy_pct"] = metrics[f"acc_{settings['pairs']}pairs_pct"]
+    if f"acc_{settings.pairs}pairs_pct" in metrics:
+        metrics["eval_loss"] = metrics[f"eval_loss_{settings.pairs}pairs"]
+        metrics["accuracy_pct"] = metrics[f"acc_{settings.pairs}pairs_pct"]
     return metrics, {"source": "synthetic (repro.tasks.recall), training stream seeded by the run seed", **hashes}

@@ -33,6 +33,7 @@ Reference levels: chance 1/16 = 6.25%; "last value written to the queried key" s
 import torch
 
 from repro.curriculum import SinglePhase
+from repro.settings import TrainSettings
 from repro.tasks import final_token, streams
 
 VOCAB_SIZE = 30
@@ -86,9 +87,9 @@ DEFECTS: tuple = ()  # defects of spec §8 that `mode` switches in this task: no
 MODEL_KWARGS: dict = {}  # next-token models over the task vocabulary
 
 
-def training_batches(settings: dict, data: dict) -> tuple:
+def training_batches(settings: TrainSettings, data: dict) -> tuple:
     """The run's batches, in order, from a generator seeded by the run seed (spec §1.3)."""
-    return streams.drawn(signal_noise_batch, settings["steps"], settings["seed"], settings["batch_size"], settings["seq_len"])
+    return streams.drawn(signal_noise_batch, settings.steps, settings.seed, settings.batch_size, settings.seq_len)
 
 
 def recipe_problems(recipe: dict, data: dict):
@@ -99,7 +100,7 @@ def recipe_problems(recipe: dict, data: dict):
         yield "seq_len", f"{recipe['seq_len']}; valid: {LENGTH_RULE}"
 
 
-def curriculum(model, settings: dict, data: dict, device, acceleration) -> SinglePhase:
+def curriculum(model, settings: TrainSettings, data: dict, device, acceleration) -> SinglePhase:
     return SinglePhase(model, training_batches, loss, settings, data)
 
 
@@ -108,13 +109,13 @@ def loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return final_token.loss(logits, targets)
 
 
-def evaluate(model, settings: dict, data: dict, device: torch.device, acceleration) -> dict:
-    """settings["eval"] = {"batch_size", "batches", "sets": [{"seed": ...}, ...]}: per set (its own
+def evaluate(model, settings: TrainSettings, data: dict, device: torch.device, acceleration) -> dict:
+    """settings.eval = {"batch_size", "batches", "sets": [{"seed": ...}, ...]}: per set (its own
     data seed) final-token loss and accuracy over batches × batch_size sequences; the
     signal_noise_* keys pool all sets. Returns (metrics, a description of the evaluation data with its hashes)."""
-    spec, metrics, hashes = settings["eval"], {}, {}
+    spec, metrics, hashes = settings.eval, {}, {}
     for eval_set in spec["sets"]:
-        batches = streams.drawn(signal_noise_batch, spec["batches"], eval_set["seed"], spec["batch_size"], settings["seq_len"])
+        batches = streams.drawn(signal_noise_batch, spec["batches"], eval_set["seed"], spec["batch_size"], settings.seq_len)
         found = final_token.score(model, batches, device, acceleration.cuda_graphs)
         seed = eval_set["seed"]
         hashes[f"eval_seed{seed}_sha256"] = found.sha256

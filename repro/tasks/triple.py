@@ -18,6 +18,7 @@ from models.auxiliary_heads import AuxiliaryHeads
 from repro.cuda_graph import replayed_forward
 from repro.curriculum import Phase
 from repro.device import transfer
+from repro.settings import TrainSettings
 from repro.tasks import streams
 from repro.tasks.triple_data import (LAYOUT, N_CLASSES, PAD_ID, TASK_BODY_FORMAT, TASKS, VOCAB_SIZE,  # noqa: F401
                                      filler_budget, lookup_table, triple_batch)
@@ -26,19 +27,19 @@ MODEL_KWARGS = {"n_classes": N_CLASSES, "layout": LAYOUT}
 DEFECTS = ("D4",)  # faithful runs keep the paper's unequal task lengths; corrected runs pad every task to seq_len
 
 
-def equal_lengths(settings: dict) -> bool:
+def equal_lengths(settings: TrainSettings) -> bool:
     """Corrected runs pad every task to seq_len; faithful runs keep the paper's 43 / 49 (D4)."""
-    return settings["mode"] == "corrected"
+    return settings.mode == "corrected"
 
 
-def table_seed(settings: dict) -> int:
-    return settings["seed"] + settings["seed_offsets"]["lookup_table"]
+def table_seed(settings: TrainSettings) -> int:
+    return settings.seed + settings.seed_offsets["lookup_table"]
 
 
-def stage_batches(settings: dict, task: str, stage: int) -> tuple:
+def stage_batches(settings: TrainSettings, task: str, stage: int) -> tuple:
     """The training batches of one curriculum stage, in order, from their own generator."""
-    seed = settings["seed"] + settings["seed_offsets"]["stage_data"] * stage
-    return streams.drawn(_kept_batch, settings["steps"], seed, task, settings["batch_size"], settings["seq_len"],
+    seed = settings.seed + settings.seed_offsets["stage_data"] * stage
+    return streams.drawn(_kept_batch, settings.steps, seed, task, settings.batch_size, settings.seq_len,
                          table_seed(settings), equal_lengths(settings))
 
 
@@ -55,22 +56,22 @@ def as_ids(batch):
     return inputs.long(), labels, aux
 
 
-def eval_seed(settings: dict, stage: int) -> int:
+def eval_seed(settings: TrainSettings, stage: int) -> int:
     """The evaluation after stage k (k = 0 before training) draws from run seed + offset + k − 1,
     the stage-0 evaluation from the same seed as stage 1's."""
-    return settings["seed"] + settings["seed_offsets"]["eval"] + max(stage, 1) - 1
+    return settings.seed + settings.seed_offsets["eval"] + max(stage, 1) - 1
 
 
 @torch.no_grad()
-def evaluate_all(model, settings: dict, seed: int, device: torch.device, acceleration, heads=None):
+def evaluate_all(model, settings: TrainSettings, seed: int, device: torch.device, acceleration, heads=None):
     """Accuracy and mean CE on every task, each over the same count of batches from a generator
     seeded `seed` (the same seed for all four tasks); with `heads`, also the auxiliary accuracy
     (a, b and c of the queried tag, pooled). Returns (metrics, {task: sha256 of its inputs})."""
-    spec, metrics, hashes = settings["eval"], {}, {}
+    spec, metrics, hashes = settings.eval, {}, {}
     model.eval()
     forward = replayed_forward(model, acceleration.cuda_graphs)
     for task in TASKS:
-        batches = streams.drawn(_kept_batch, spec["batches"], seed, task, spec["batch_size"], settings["seq_len"],
+        batches = streams.drawn(_kept_batch, spec["batches"], seed, task, spec["batch_size"], settings.seq_len,
                                 table_seed(settings), equal_lengths(settings))
         # Summed on the device (loss in float64, in batch order) and read once per task.
         loss = torch.zeros((), dtype=torch.float64, device=device)
@@ -94,10 +95,10 @@ def evaluate_all(model, settings: dict, seed: int, device: torch.device, acceler
     return metrics, hashes
 
 
-def evaluate(model, settings: dict, data: dict, device: torch.device, acceleration):
+def evaluate(model, settings: TrainSettings, data: dict, device: torch.device, acceleration):
     """The evaluation Table 6 reports: every task after the last stage (the auxiliary heads are not
     part of the checkpointed model; their accuracies come from the training record)."""
-    seed = eval_seed(settings, len(settings["stages"]))
+    seed = eval_seed(settings, len(settings.stages))
     metrics, hashes = evaluate_all(model, settings, seed, device, acceleration)
     return metrics, {"source": f"synthetic (repro.tasks.triple), evaluation seed {seed}, "
                                f"{'equal lengths' if equal_lengths(settings) else 'faithful lengths'}",
@@ -118,9 +119,9 @@ def recipe_problems(recipe: dict, data: dict):
 
 
 class StagedCurriculum:
-    def __init__(self, model, settings: dict, device: torch.device, acceleration):
+    def __init__(self, model, settings: TrainSettings, device: torch.device, acceleration):
         self.model, self.settings, self.device, self.acceleration = model, settings, device, acceleration
-        self.heads = AuxiliaryHeads(settings["architecture"]["d_model"]).to(device)
+        self.heads = AuxiliaryHeads(settings.architecture["d_model"]).to(device)
         self.modules = [model, self.heads]
         self.stage = 0
         self.all_correct = []  # per step of this stage, on the device: read back once, at the stage's end
@@ -129,10 +130,10 @@ class StagedCurriculum:
         logits, _ = self.model(inputs)
         _, rep = self.model(inputs)
         aux_loss = F.cross_entropy(self.heads(rep).flatten(0, 1), aux.flatten())  # = (CE_a + CE_b + CE_c) / 3
-        return F.cross_entropy(logits, labels) + self.settings["aux_weight"] * aux_loss, logits
+        return F.cross_entropy(logits, labels) + self.settings.aux_weight * aux_loss, logits
 
     def phases(self):
-        for stage, task in enumerate(self.settings["stages"], start=1):
+        for stage, task in enumerate(self.settings.stages, start=1):
             self.stage, self.all_correct = stage, []
             yield Phase(task, map(as_ids, stage_batches(self.settings, task, self.stage)))
 
@@ -147,8 +148,8 @@ class StagedCurriculum:
         metrics = {}
         # the last step of this stage with a wrong training prediction (0: none)
         last_miss = max((i for i, correct in enumerate(torch.stack(self.all_correct).tolist(), 1) if not correct), default=0)
-        if last_miss < self.settings["steps"]:  # else the stage ended on a miss: no such step
-            metrics[f"{self.settings['stages'][self.stage - 1]}_steps_to_perfect_training"] = last_miss + 1
+        if last_miss < self.settings.steps:  # else the stage ended on a miss: no such step
+            metrics[f"{self.settings.stages[self.stage - 1]}_steps_to_perfect_training"] = last_miss + 1
         return metrics | self._evaluated()
 
     def _evaluated(self) -> dict:
@@ -157,5 +158,5 @@ class StagedCurriculum:
         return {f"{name}_after_stage{self.stage}": value for name, value in found.items()}
 
 
-def curriculum(model, settings: dict, data: dict, device: torch.device, acceleration) -> StagedCurriculum:
+def curriculum(model, settings: TrainSettings, data: dict, device: torch.device, acceleration) -> StagedCurriculum:
     return StagedCurriculum(model, settings, device, acceleration)

@@ -67,7 +67,7 @@ def trainer_of(wildcards):
 
 
 def task_of(wildcards):
-    return train_settings(config, run_of(wildcards))["task"]
+    return train_settings(config, run_of(wildcards)).task
 
 
 def metrics_files(experiment):
@@ -75,7 +75,8 @@ def metrics_files(experiment):
 
 
 def as_json(settings):
-    return json.dumps(settings, sort_keys=True)
+    """A node's settings (a record of repro/settings.py, or plain data) as the JSON its job reads."""
+    return json.dumps(settings.as_dict() if hasattr(settings, "as_dict") else settings, sort_keys=True)
 
 
 def train_data(wildcards):
