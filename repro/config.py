@@ -80,9 +80,12 @@ def _families() -> dict:
 
 
 def _config_schema() -> dict:
-    """The config schema, its variant part completed from the family records: the family list, and
-    per family the keys its settings take, typed, required where the settings have no default."""
+    """The config schema, completed from the registries: the task list (repro/tasks), the family list,
+    and per family the keys its settings take, typed, required where the settings have no default."""
+    from repro.tasks import TASKS
+
     schema = yaml.safe_load(SCHEMA_PATH.read_text())
+    schema["definitions"]["recipe"]["properties"]["task"]["enum"] = list(TASKS)
     variant = schema["definitions"]["variant"]
     variant["properties"]["family"] = {"type": "string", "enum": list(_families())}
     variant["allOf"] = []

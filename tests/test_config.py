@@ -33,6 +33,7 @@ def broken(config, edit):
     (lambda c: c["experiments"]["lm"]["overrides"].update(sparse_pointer={"lr": 1e-3}),
      "experiments.lm.overrides.sparse_pointer'"),
     (lambda c: c["recipes"]["R-LM"].update(steps=0), "recipes.R-LM.steps': 0 is less than the minimum of 1"),
+    (lambda c: c["recipes"]["R-LM"].update(task="lm2"), "recipes.R-LM.task': 'lm2' is not one of ['lm', 'recall', 'signal_noise', 'triple']"),
     (lambda c: c["recipes"]["R-AR"].update(steps=-5), "recipes.R-AR.steps': -5 is less than the minimum of 1"),
     (lambda c: c["recipes"]["R-LM"].update(seeds=[]), "recipes.R-LM.seeds': [] should be non-empty"),
     (lambda c: c["recipes"]["R-LM"].update(lr="3e-4"), "recipes.R-LM.lr': '3e-4' is not of type 'number'"),
