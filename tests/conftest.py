@@ -1,8 +1,11 @@
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 # Tiny models on a shared 2-core machine: one thread avoids oversubscription (tests got ~10x faster).
 torch.set_num_threads(1)
@@ -22,3 +25,19 @@ def real_wikitext_dir() -> Path:
     if not (path / "wiki.valid.raw").is_file():
         pytest.fail(f"WikiText-2 raw files not found in {path}: set UNIMATRIX_WIKITEXT_DIR to a directory holding wiki.valid.raw and wiki.test.raw")
     return path
+
+
+def repository_copy(work: Path, wikitext_dir: Path) -> Path:
+    """The repository's tracked and unignored files copied into `work`, with config/local.yaml
+    reading WikiText-2 from `wikitext_dir` (training on its test split where it has no training split)."""
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+                           capture_output=True, text=True, check=True).stdout.split()
+    for name in files:
+        if (REPO / name).is_file():
+            (work / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, work / name)
+    data = {"wikitext_dir": str(wikitext_dir)}
+    if not (wikitext_dir / "wiki.train.raw").is_file():
+        data["wikitext_train_split"] = "test"
+    (work / "config" / "local.yaml").write_text(yaml.safe_dump(data))
+    return work

@@ -3,7 +3,6 @@
 rerun exactly their part), lint, configuration errors before any job, and an interrupted job."""
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO
+from conftest import REPO, repository_copy
 from repro.config import load, runs, trained_by
 
 pytestmark = pytest.mark.slow  # the smoke DAG end to end
@@ -28,18 +27,8 @@ BENCHMARK_TABLES = {f"results/benchmarks/{measurement}.{kind}" for measurement i
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory, real_wikitext_dir):
-    """A copy of the repository's tracked and unignored files, with the smoke DAG run in it."""
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                           capture_output=True, text=True, check=True).stdout.split()
-    work = tmp_path_factory.mktemp("pipeline")
-    for name in files:
-        if (REPO / name).is_file():
-            (work / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, work / name)
-    data_config = [f"wikitext_dir={real_wikitext_dir}"]
-    if not (real_wikitext_dir / "wiki.train.raw").is_file():
-        data_config.append("wikitext_train_split=test")
-    (work / "config" / "local.yaml").write_text(yaml.safe_dump(dict(item.split("=", 1) for item in data_config)))
+    """A copy of the repository, with the smoke DAG run in it."""
+    work = repository_copy(tmp_path_factory.mktemp("pipeline"), real_wikitext_dir)
     start = time.perf_counter()
     result = snakemake(work, "--cores", "2")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -5,7 +5,6 @@ import json
 import math
 import statistics
 import struct
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +23,8 @@ from repro.report.facts import config_facts
 from repro.report.figure_settings import capacity_figure_arguments, figure2_arguments, slot_capacity_arguments
 from repro.report.reported import Reported
 
-REPO = Path(__file__).resolve().parent.parent
+from conftest import REPO, repository_copy
+
 PAPER = REPO / "paper"
 TEMPLATES = PAPER / "templates"
 COLUMNS = ["experiment", "variant", "mode", "seed", "metric", "value"]
@@ -543,14 +543,7 @@ def test_render_refuses_a_table_argument_without_a_name(tmp_path, capsys):
 @pytest.fixture(scope="module")
 def touched_smoke_dag(tmp_path_factory, real_wikitext_dir):
     """A copy of the repository whose smoke DAG is marked done without running (every output an empty file)."""
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                           capture_output=True, text=True, check=True).stdout.split()
-    work = tmp_path_factory.mktemp("report_dag")
-    for name in files:
-        if (REPO / name).is_file():
-            (work / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, work / name)
-    (work / "config" / "local.yaml").write_text(yaml.safe_dump({"wikitext_dir": str(real_wikitext_dir), "wikitext_train_split": "test"}))
+    work = repository_copy(tmp_path_factory.mktemp("report_dag"), real_wikitext_dir)
     for path in planned(work):
         (work / path).parent.mkdir(parents=True, exist_ok=True)
         (work / path).write_text("")
