@@ -3,6 +3,7 @@
 rerun exactly their part), lint, configuration errors before any job, and an interrupted job."""
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -111,8 +112,9 @@ def test_new_seed_trains_only_the_new_runs(workdir):
 def test_benchmark_change_retimes_only_the_benchmark_and_trains_nothing(workdir):
     outputs = planned(workdir, overlay(workdir, "repeats.yaml", {"benchmark": {"repeats": 3}}))
     report = {"paper/figures/fig3_throughput_local.pdf", "paper/figures/fig3_throughput_local.png",
-              "paper/build/main.tex", "paper/build/main.pdf"}
-    # The timing jobs rerun (one per variant, all its measurements); no training, no evaluation.
+              "paper/build/variables.tex", "paper/build/main.tex", "paper/build/main.pdf"}
+    # The timing jobs rerun (one per variant, all its measurements), and the report, which states the
+    # timing protocol; no training, no evaluation.
     assert outputs == BENCHMARK_JOBS | BENCHMARK_TABLES | report | {"paper/tables/train_step_local.tex"}
     extended = {"benchmark": {"variants": ["transformer", "unimatrix_core", "mamba2"]}}
     outputs = planned(workdir, overlay(workdir, "variant.yaml", extended))
@@ -152,14 +154,19 @@ def test_bad_config_fails_before_any_job(workdir, content, message):
     assert sorted(p for p in (workdir / "results").rglob("*")) == before
 
 
-def test_a_missing_tex_stops_the_pdf_before_any_job(workdir):
+def test_a_missing_tex_stops_the_pdf_before_any_job(workdir, tmp_path):
     """Without latexmk on PATH, a DAG that ends in the PDF is refused while it is built, with the
     install command, before the training job that a new learning rate asks for."""
+    shells = tmp_path / "bin"  # a PATH with the shells Snakemake runs jobs in, and no TeX
+    shells.mkdir()
+    for shell in ("bash", "sh"):
+        (shells / shell).symlink_to(shutil.which(shell))
     before = sorted(p for p in (workdir / "results").rglob("*"))
     bad = overlay(workdir, "new_lr.yaml", {"recipes": {"R-AR": {"lr": 0.0021}}})
+    path = f"{Path(sys.executable).parent}:{shells}"
     for dry_run in (["-n"], []):
         result = subprocess.run([*SNAKEMAKE, *dry_run, "--cores", "1", "--configfile", "config/smoke.yaml", "config/local.yaml", bad],
-                                cwd=workdir, capture_output=True, text=True, env={**os.environ, "PATH": str(Path(sys.executable).parent)})
+                                cwd=workdir, capture_output=True, text=True, env={**os.environ, "PATH": path})
         assert result.returncode != 0, result.stdout + result.stderr
         assert "latexmk and pdflatex not found on PATH" in result.stderr and "apt-get install" in result.stderr
         assert "rule train" not in result.stdout + result.stderr
