@@ -496,8 +496,9 @@ def test_report_renders_and_compiles_to_pdf(tmp_path, paper_config):
         train_step_table.main(["--train-step", str(measured / "train_step.csv"), "--names", json.dumps(benchmark_names(paper_config)),
                                "--result-set", result_set, "--template", str(TEMPLATES / "train_step_table.tex.j2"),
                                "--out", str(tables[f"train_step_{result_set}"])])
-    report_tables = {name: table_spec(paper_config, name) for name in paper_config["report"]["tables"]}
-    claims.main(["--claims", str(PAPER / "claims.yaml"), "--tables", json.dumps(report_tables),
+    paper_claims = validate_claims(yaml.safe_load((PAPER / "claims.yaml").read_text()), paper_config,
+                                   reported_numbers(PAPER / "reported.csv"))
+    claims.main(["--claims", json.dumps(paper_claims),
                  "--metrics", str(results / "metrics.csv"),
                  "--reported", str(PAPER / "reported.csv"), "--template", str(TEMPLATES / "claims_table.tex.j2"),
                  "--out-csv", str(results / "claims.csv"), "--out-tex", str(paper / "tables" / "claims.tex")])

@@ -1,5 +1,5 @@
-# Read the config once: validate it (schema + references, defaults filled) and the claims
-# (paper/claims.yaml against its schema, the config and paper/reported.csv), and build the run table.
+# Read the config once: validate it (schema + references, defaults filled), expand and check the
+# claims (paper/claims.yaml against its schema, the config and paper/reported.csv), and build the run table.
 import json
 import shutil
 import subprocess
@@ -33,7 +33,7 @@ from repro.config import (
 
 try:
     validate(config)
-    validate_claims(yaml.safe_load(Path("paper/claims.yaml").read_text()), config, reported_numbers("paper/reported.csv"))
+    CLAIMS = validate_claims(yaml.safe_load(Path("paper/claims.yaml").read_text()), config, reported_numbers("paper/reported.csv"))
 except ConfigError as error:
     sys.exit(f"Configuration error: {error}")
 
