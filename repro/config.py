@@ -18,7 +18,6 @@ SCHEMA_PATH = REPO / "workflow" / "schemas" / "config.schema.yaml"
 CLAIMS_SCHEMA_PATH = REPO / "workflow" / "schemas" / "claims.schema.yaml"
 # Keys of a variant that describe it for people, not the model: changing them retrains nothing.
 VARIANT_DESCRIPTION_KEYS = ("label", "paper_name")
-MODES = ("faithful", "corrected")  # a variant whose mode switches no defect runs once, in the first
 # JSON Schema types of the settings' annotations (models/registry.py: a family's keys and their types).
 JSON_TYPES = {"int": "integer", "bool": "boolean", "float": "number", "str": "string"}
 MEASUREMENTS = ("throughput", "train_step")
@@ -73,10 +72,10 @@ def _key_path(error) -> str:
     return ".".join(str(part) for part in error.absolute_path) or "<top level>"
 
 
-def _families() -> dict:
-    from models.registry import FAMILIES  # torch: the families own their settings
+def _registry():
+    import models.registry  # torch: the families own their settings
 
-    return FAMILIES
+    return models.registry
 
 
 def _config_schema() -> dict:
@@ -87,9 +86,9 @@ def _config_schema() -> dict:
     schema = yaml.safe_load(SCHEMA_PATH.read_text())
     schema["definitions"]["recipe"]["properties"]["task"]["enum"] = list(TASKS)
     variant = schema["definitions"]["variant"]
-    variant["properties"]["family"] = {"type": "string", "enum": list(_families())}
+    variant["properties"]["family"] = {"type": "string", "enum": list(_registry().FAMILIES)}
     variant["allOf"] = []
-    for name, family in _families().items():
+    for name, family in _registry().FAMILIES.items():
         variant["allOf"].append({"if": {"properties": {"family": {"const": name}}}, "then": {
             "required": family.required_keys(),
             "propertyNames": {"enum": [*VARIANT_DESCRIPTION_KEYS, "family", *family.keys()]},
@@ -275,7 +274,7 @@ def _check_recipes(config: dict, data: dict) -> None:
 
 def _check_benchmark(config: dict) -> None:
     spec = config["benchmark"]
-    timeable = [name for name, variant in config["variants"].items() if _families()[variant["family"]].has_length_axis]
+    timeable = [name for name, variant in config["variants"].items() if _registry().FAMILIES[variant["family"]].has_length_axis]
     for i, variant in enumerate(spec["variants"]):
         if variant not in timeable:
             reason = "has no sequence-length axis" if variant in config["variants"] else "is not a known variant"
@@ -326,8 +325,8 @@ def run_settings(config: dict, experiment: str, variant: str):
 
     recipe = recipe_for(config, experiment, variant)
     task = TASKS[recipe["task"]]
-    return _families()[config["variants"][variant]["family"]].configure(
-        config["variants"][variant], MODES[0], vocab_size=task.VOCAB_SIZE, max_seq_len=recipe["seq_len"],
+    return _registry().FAMILIES[config["variants"][variant]["family"]].configure(
+        config["variants"][variant], _registry().MODES[0], vocab_size=task.VOCAB_SIZE, max_seq_len=recipe["seq_len"],
         pad_id=task.PAD_ID, dropout=recipe["dropout"], **task.MODEL_KWARGS)
 
 
@@ -336,7 +335,7 @@ def switched_defects(config: dict, experiment: str, variant: str) -> list:
     for its settings, and its task's."""
     from repro.tasks import TASKS
 
-    family = _families()[config["variants"][variant]["family"]]
+    family = _registry().FAMILIES[config["variants"][variant]["family"]]
     task = TASKS[recipe_for(config, experiment, variant)["task"]]
     return [*family.defects(run_settings(config, experiment, variant)), *task.DEFECTS]
 
@@ -345,7 +344,7 @@ def run_modes(config: dict, experiment: str, variant: str) -> list:
     """The modes a variant runs in: the experiment's where mode switches a defect of it, else one
     (faithful), which serves both."""
     if not switched_defects(config, experiment, variant):
-        return [MODES[0]]
+        return [_registry().MODES[0]]
     return list(config["experiments"][experiment]["modes"])
 
 
@@ -472,7 +471,7 @@ def benchmark_jobs(config: dict) -> list:
     `fast`, when it has no recurrence."""
     spec = config["benchmark"]
     return [(variant, form) for variant in spec["variants"]
-            for form in (spec["forms"] if _families()[config["variants"][variant]["family"]].has_recurrence else ["fast"])]
+            for form in (spec["forms"] if _registry().FAMILIES[config["variants"][variant]["family"]].has_recurrence else ["fast"])]
 
 
 def benchmark_settings(config: dict, measurement: str, variant: str, form: str) -> dict:
@@ -517,7 +516,11 @@ def benchmark_result_sets(config: dict) -> dict:
             **{name: f"{MEASURED_DIR}/{name}" for name in config["benchmark"]["result_sets"]}}
 
 
+def variant_names(config: dict, variants: list) -> dict:
+    """{variant: {"label", "paper_name"}}, in the given order (a figure's order sets its colours)."""
+    return {variant: {key: config["variants"][variant][key] for key in VARIANT_DESCRIPTION_KEYS} for variant in variants}
+
+
 def benchmark_names(config: dict) -> dict:
-    """{variant: {"label", "paper_name"}} of the timed variants, in the config's order."""
-    return {variant: {key: config["variants"][variant][key] for key in ("label", "paper_name")}
-            for variant in config["benchmark"]["variants"]}
+    """The timed variants' names, in the config's order."""
+    return variant_names(config, config["benchmark"]["variants"])

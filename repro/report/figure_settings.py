@@ -3,18 +3,13 @@ config (report.figures, report.slot_capacity): command-line arguments for report
 figure script names a variant, a label or a colour. Read without pandas or torch: the Snakefile imports this."""
 import json
 
-from repro.config import ConfigError, eval_pairs, slot_ladder
-
-
-def variant_names(config: dict, variants: list) -> str:
-    """JSON {variant: {"label", "paper_name"}} in the given order (unsorted keys: the order is the figure's)."""
-    return json.dumps({variant: {key: config["variants"][variant][key] for key in ("label", "paper_name")}
-                       for variant in variants})
+from repro.config import ConfigError, eval_pairs, slot_ladder, variant_names
 
 
 def figure2_arguments(config: dict) -> list:
     spec = config["report"]["figures"]["fig2_lm_bpb"]
-    return ["--names", variant_names(config, config["experiments"][spec["experiment"]]["variants"]),
+    # unsorted keys: the variants' order is the figure's
+    return ["--names", json.dumps(variant_names(config, config["experiments"][spec["experiment"]]["variants"])),
             "--colours", json.dumps(spec["colours"]), "--paper-experiment", spec["paper_experiment"],
             "--metric", spec["metric"]]
 

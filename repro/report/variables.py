@@ -15,7 +15,7 @@ import torch
 
 from repro.report import latex
 from repro.report.facts import series
-from repro.tasks.triple import TASKS, lookup_table, triple_batch
+from repro.tasks.triple_data import TASKS, lookup_table, triple_batch
 
 NAME = re.compile(r"[A-Za-z]+")
 LOOKUP_TASK = "lookup"

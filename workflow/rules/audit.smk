@@ -2,7 +2,6 @@
 from repro.report.figure_settings import slot_capacity_arguments
 
 
-
 rule triple_audit:
     input:
         code=["repro/triple_audit.py", "repro/tasks/triple_data.py"],

@@ -114,7 +114,7 @@ rule report_variables:
     input:
         reported="paper/reported.csv",
         slot_capacity=rules.slot_capacity.output[0],
-        code=["repro/report/variables.py", "repro/report/facts.py", "repro/tasks/triple.py"],
+        code=["repro/report/variables.py", "repro/report/facts.py", "repro/tasks/triple_data.py"],
     output:
         "paper/build/variables.tex",
     params:
@@ -161,7 +161,7 @@ rule train_step_table:
     output:
         "paper/tables/train_step_{result_set}.tex",
     params:
-        names=json.dumps(benchmark_names(config)),  # in the config's order: it sets the colours
+        names=json.dumps(benchmark_names(config)),  # in the config's order: it sets the rows'
     log:
         "results/logs/train_step_table_{result_set}.log",
     run:
