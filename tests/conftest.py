@@ -41,3 +41,14 @@ def repository_copy(work: Path, wikitext_dir: Path) -> Path:
         data["wikitext_train_split"] = "test"
     (work / "config" / "local.yaml").write_text(yaml.safe_dump(data))
     return work
+
+
+def processes_holding(path: Path) -> list:
+    """The ids of the processes that have `path` open: how a test finds the process of a job."""
+    def holds(pid: str) -> bool:
+        try:
+            return any(os.path.realpath(f"/proc/{pid}/fd/{fd}") == str(path) for fd in os.listdir(f"/proc/{pid}/fd"))
+        except OSError:  # gone, or not ours to read
+            return False
+
+    return [int(pid) for pid in os.listdir("/proc") if pid.isdigit() and holds(pid)]

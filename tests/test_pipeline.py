@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, repository_copy
+from conftest import REPO, processes_holding, repository_copy
 from repro.config import load, runs, trained_by
 
 pytestmark = pytest.mark.slow  # the smoke DAG end to end
@@ -175,7 +175,7 @@ def test_a_missing_tex_stops_the_pdf_before_any_job(workdir, tmp_path):
     assert sorted(p for p in (workdir / "results").rglob("*")) == before
 
 
-@pytest.mark.parametrize("cores", ["1", "2"])  # training inside Snakemake's process (repro/in_process.py) / its own
+@pytest.mark.parametrize("cores", ["1", "2"])  # training inside Snakemake's process / forked (repro/steps.py)
 def test_killed_training_job_is_not_mistaken_for_finished(workdir, cores):
     steps = 300 + int(cores)  # each case starts from a run that must train
     long_run = overlay(workdir, "long.yaml", {"experiments": {"recall": {"overrides": {"transformer": {"steps": steps}}}}})
@@ -191,13 +191,8 @@ def test_killed_training_job_is_not_mistaken_for_finished(workdir, cores):
     while not steps_done():
         assert time.time() < deadline and process.poll() is None, "training never got going"
         time.sleep(0.2)
-    if cores == "1":
-        victim = process.pid  # the job is Snakemake itself: the OOM killer takes both
-    else:
-        training = subprocess.run(["pgrep", "-g", str(process.pid), "-f", "^[^ ]*python[^ ]* -m repro.train"],
-                                  capture_output=True, text=True).stdout.split()
-        assert len(training) == 1
-        victim = int(training[0])
+    victim, = processes_holding(run / "train.log")  # with one core, Snakemake itself: the OOM killer takes both
+    assert (victim == process.pid) == (cores == "1")
     os.kill(victim, signal.SIGKILL)  # the job dies mid-training
     assert process.wait(timeout=60) != 0
     assert not (run / "model.pt").exists()

@@ -1,6 +1,6 @@
 """Batch streams of the synthetic tasks, drawn once per process.
 
-Under `snakemake --cores 1` every job runs in Snakemake's process (repro/in_process.py), and the
+Under `snakemake --cores 1` every job runs in Snakemake's process (repro/steps.py), and the
 runs of a synthetic task share their streams: each is drawn from a generator seeded by a number
 the recipe names (the run seed for training, a data seed for evaluation), not by the model. In the
 default config the 81 recall runs of the paper's recipe train on three streams (one per seed) and

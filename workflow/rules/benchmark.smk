@@ -9,8 +9,8 @@ rule benchmark:
     params:
         settings=lambda wildcards: as_json(benchmark_variant_settings(config, wildcards.variant)),
     # Every core: no other job runs beside a timing job and disturbs its clock. The job itself
-    # uses torch_threads (in its settings), as every job does. A process of its own, unlike the
-    # other steps (repro/in_process.py): nothing set by earlier jobs in Snakemake's process (e.g.
+    # uses torch_threads (in its settings), as every job does. An interpreter of its own, unlike the
+    # other steps (repro/steps.py): nothing set by earlier jobs in Snakemake's process (e.g.
     # torch's deterministic algorithms, tensors left alive) may change what it times: in Snakemake's
     # process eager times came out up to 8x slower (benchmarks/measured/PERFORMANCE.md).
     threads: workflow.cores

@@ -96,17 +96,13 @@ def eval_data(wildcards):
 
 
 def python_step(module, argv, log):
-    """`python -m module argv > log 2>&1`. In this process when Snakemake runs one job at a time
-    (repro/in_process.py says why); else in a process of its own, because jobs then run side by
-    side in Snakemake's threads, and torch's random state and thread count belong to the process."""
-    argv = [str(arg) for arg in argv]
-    if workflow.cores == 1:
-        from repro.in_process import run
+    """`python -m module argv > log 2>&1`, without a new interpreter (repro/steps.py says why): in
+    this process when Snakemake runs one job at a time, else forked, a process per job, because
+    jobs then run side by side in Snakemake's threads and torch's random state belongs to the process."""
+    from repro.steps import run_forked, run_here
 
-        run(module, argv, log)
-    else:
-        with open(log, "w") as stream:
-            subprocess.run([sys.executable, "-m", module, *argv], stdout=stream, stderr=subprocess.STDOUT, check=True)
+    argv = [str(arg) for arg in argv]
+    (run_here if workflow.cores == 1 else run_forked)(module, argv, log)
 
 
 TEX_INSTALL = "apt-get install -y --no-install-recommends texlive-latex-base texlive-latex-recommended latexmk"

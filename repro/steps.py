@@ -1,0 +1,74 @@
+"""Run a pipeline step, `python -m <module> <argv> > <log> 2>&1`, without starting an interpreter.
+
+Most of the DAG's jobs are small Python steps (one training or evaluation run each), and a fresh
+interpreter costs each of them the torch import and, on a GPU, the CUDA start before any work,
+several times the work of a small run (benchmarks/measured/PERFORMANCE.md). So a step runs either
+in the calling process (`run_here`: Snakemake with one core runs one job at a time, in its own
+process under profiles/default) or in a process forked from a server that imported torch and the
+steps once (`run_forked`: jobs side by side, each with a process of its own, because torch's random
+state and thread count belong to the process). Each step seeds torch and sets its thread count and
+determinism itself, so its output does not depend on what ran before it in the process
+(tests/test_steps.py holds both ways to a fresh interpreter, bit for bit). The timing jobs of the
+throughput study keep an interpreter of their own (workflow/rules/benchmark.smk).
+"""
+import contextlib
+import importlib
+import multiprocessing
+import os
+import sys
+import traceback
+
+# Importing these imports torch, the models and the tasks: what every training and evaluation needs.
+PRELOADED = ["repro.train", "repro.evaluate"]
+
+_server = multiprocessing.get_context("forkserver")
+_server.set_forkserver_preload(PRELOADED)
+
+
+class StepFailed(RuntimeError):
+    """The step exited with an error; its log holds the message or traceback."""
+
+
+def run_here(module: str, argv: list, log: str) -> None:
+    """Import `module` and call its `main(argv)` in this process, its output (messages, warnings,
+    progress, errors) in `log`, as `python -m module argv > log 2>&1` writes it. Raises StepFailed
+    when it fails."""
+    with open(log, "w") as stream, contextlib.redirect_stdout(stream), contextlib.redirect_stderr(stream):
+        _main(module, argv, log, stream)
+
+
+def run_forked(module: str, argv: list, log: str) -> None:
+    """`run_here` in a fresh process forked from the server of PRELOADED. Raises StepFailed when the
+    step fails or its process is killed."""
+    process = _server.Process(target=_forked_main, args=(module, argv, log), name=f"python -m {module}")
+    process.start()
+    process.join()
+    if process.exitcode < 0:
+        raise StepFailed(f"python -m {module} was killed by signal {-process.exitcode}; see {log}")
+    if process.exitcode != 0:
+        raise StepFailed(f"python -m {module} failed; see {log}")
+
+
+def _forked_main(module: str, argv: list, log: str) -> None:
+    # The process is the step's alone, so its file descriptors go to the log: output written below
+    # Python (torch's C++ warnings) lands there too.
+    with open(log, "w") as stream:
+        os.dup2(stream.fileno(), 1)
+        os.dup2(stream.fileno(), 2)
+    try:
+        _main(module, argv, log, sys.stderr)
+    except StepFailed:
+        sys.exit(1)
+
+
+def _main(module: str, argv: list, log: str, stream) -> None:
+    try:
+        importlib.import_module(module).main(argv)
+    except SystemExit as exit_:  # argparse errors and sys.exit("error: ..."), as at the command line
+        if exit_.code not in (None, 0):
+            if isinstance(exit_.code, str):
+                print(exit_.code, file=stream)
+            raise StepFailed(f"python -m {module} failed; see {log}") from None
+    except Exception as error:
+        traceback.print_exc(file=stream)
+        raise StepFailed(f"python -m {module} failed ({type(error).__name__}: {error}); see {log}") from error
