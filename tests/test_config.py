@@ -55,6 +55,11 @@ def broken(config, edit):
      "experiments.recall.overrides.transformer.seq_len': 15 cannot hold 4 pairs; valid: at least 16"),
     (lambda c: c["recipes"]["R-MEM-SN"].update(seq_len=65), "recipes.R-MEM-SN.seq_len': 65; valid: seq_len = 4 + 3W with W ≥ 5 writes"),
     (lambda c: c["recipes"]["R-TRI"].update(seq_len=30), "recipes.R-TRI.seq_len': 30 is too short for the copy stage; valid: at least 31"),
+    (lambda c: c["recipes"]["R-ABL"].update(seeds=[19, 26]),
+     "recipes.R-ABL.seeds': [26] seed both training streams and evaluation sets; valid: training seeds not in [24, 26, 28]"),
+    (lambda c: c["recipes"]["R-MEM-SN"].update(seeds=[20]), "recipes.R-MEM-SN.seeds': [20] seed both training streams"),
+    (lambda c: c["recipes"]["R-TRI"].update(seeds=[23, 19023]),  # its stage-1 data is seed 23's evaluation (23 + 20000)
+     "recipes.R-TRI.seeds': [20023] seed both training streams and evaluation sets"),
     (lambda c: c["experiments"]["recall"].update(modes=["causal"]), "experiments.recall.modes.0': 'causal' is not one of ['faithful', 'corrected']"),
     (lambda c: c["benchmark"]["variants"].append("unimatrix_cor"),
      "benchmark.variants.13': 'unimatrix_cor' is not a known variant; valid: mamba2, "),
@@ -151,12 +156,13 @@ def test_defaults_are_filled():
 def test_run_table_of_the_paper(paper_config):
     table = runs(paper_config)
     count = {name: sum(run.experiment == name for run in table) for name in paper_config["experiments"]}
-    # 3 seeds x (Transformer once + each other variant in each mode of the experiment)
-    assert count == {"lm": 3 * (1 + 3 * 2), "recall": 3 * (1 + 4 * 2), "retrieval": 3 * (1 + 2 * 2),
-                     "sparse_pointer_ablation": 3 * 9, "triple": 3 * 3 * 2,
-                     "generic_latent": 3 * (4 * 1 + 2 * 2), "generic_latent_recall": 3 * (2 * 1 + 1 * 2),
-                     "rffn_pilot80": 3 * 2, "rffn_tuned120": 3 * 5, "rffn_tuned200": 4 * 2,
-                     "memory_pilot_recall": 3 * 3, "memory_pilot_signal_noise": 3 * 3}
+    n = {recipe: len(spec["seeds"]) for recipe, spec in paper_config["recipes"].items()}
+    # seeds x (Transformer once + each other variant in each mode of the experiment)
+    assert count == {"lm": n["R-LM"] * (1 + 3 * 2), "recall": n["R-AR"] * (1 + 4 * 2), "retrieval": n["R-AR0"] * (1 + 2 * 2),
+                     "sparse_pointer_ablation": n["R-ABL"] * 9, "triple": n["R-TRI"] * 3 * 2,
+                     "generic_latent": n["R-LM"] * (4 * 1 + 2 * 2), "generic_latent_recall": n["R-AR"] * (2 * 1 + 1 * 2),
+                     "rffn_pilot80": n["R-LM-64"] * 2, "rffn_tuned120": n["R-LM-T120"] * 5, "rffn_tuned200": n["R-LM-T200"] * 2,
+                     "memory_pilot_recall": n["R-MEM-AR"] * 3, "memory_pilot_signal_noise": n["R-MEM-SN"] * 3}
     assert {run.mode for run in table if run.variant == "transformer"} == {"faithful"}
     assert {run.mode for run in table if run.experiment == "sparse_pointer_ablation"} == {"faithful"}
 

@@ -18,10 +18,11 @@ from repro import slot_capacity, triple_audit
 from repro.config import (ConfigError, benchmark_names, load, reported_numbers, run_modes, slot_ladder, table_experiments,
                           table_spec, validate_claims)
 from repro.figures import fig2_lm_bpb, fig3_throughput, sp_capacity
-from repro.report import claims, fix_effect, latex, quantities, render, stats, table, train_step_table, variables
+from repro.report import claims, fix_effect, latex, power, quantities, render, stats, table, train_step_table, variables
 from repro.report.facts import config_facts
 from repro.report.figure_settings import capacity_figure_arguments, figure2_arguments, slot_capacity_arguments
 from repro.report.reported import Reported
+from repro.report.verdict import Band
 
 from conftest import REPO, repository_copy
 
@@ -205,6 +206,15 @@ def test_claim_whose_interval_straddles_the_band_edge_is_inconclusive(tmp_path):
     result = evaluate(tmp_path, [claim("within", tolerance=0.05)],
                       {("unimatrix_core", "faithful"): {"val_bpb": [5.02, 5.12, 5.22]}})
     assert result.loc[("within_unimatrix_core", "faithful"), "verdict"] == "inconclusive"
+
+
+def test_each_interval_claim_plans_the_seeds_that_would_decide_it(tmp_path):
+    straddling = evaluate(tmp_path, [claim("within", tolerance=0.05), claim("exact", metric="params", paper="P/unimatrix_core/params")],
+                          {("unimatrix_core", "faithful"): {"val_bpb": [5.02, 5.12, 5.22], "params": [83140] * 3}})
+    row = straddling.loc[("within_unimatrix_core", "faithful")]
+    std = stats.summarize([5.02, 5.12, 5.22]).std
+    assert row["seeds_to_decide"] == power.seeds_to_decide(5.12, std, Band(row["band_low"], row["band_high"])) > 3
+    assert pd.isna(straddling.loc[("exact_unimatrix_core", "faithful"), "seeds_to_decide"])  # no interval to plan
 
 
 def test_single_run_is_judged_on_its_value(tmp_path):

@@ -9,24 +9,15 @@ from pathlib import Path
 import pandas as pd
 
 from repro.report import latex, runs
+from repro.report.power import seeds_to_decide
 from repro.report.reported import Reported
 from repro.report.stats import Summary, summarize
+from repro.report.verdict import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, VERDICTS, Band, verdict
 
-REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = "reproduced", "not reproduced", "inconclusive"
-VERDICTS = (REPRODUCED, INCONCLUSIVE, NOT_REPRODUCED)  # best to worst: of several comparisons, the worst wins
 COLUMNS = ["experiment", "table", "claim", "text", "kind", "mode", "quantity", "paper", "ours", "ci95", "n",
-           "tolerance", "band_low", "band_high", "verdict"]
-
-
-@dataclass(frozen=True)
-class Band:
-    low: float
-    high: float
-    strict_low: bool = False  # the low edge itself is outside (a margin of 0 is no win)
-
-    def contains(self, value: float) -> bool:
-        above = value > self.low if self.strict_low else value >= self.low
-        return above and value <= self.high
+           "tolerance", "band_low", "band_high", "verdict", "seeds_to_decide"]
+# Kinds judged by the 95% interval of a mean, for which a seed count can be planned.
+INTERVAL_KINDS = ("within", "range", "reduction_pct", "less_than", "greater_than")
 
 
 @dataclass(frozen=True)
@@ -37,19 +28,6 @@ class Comparison:
     band: Band
     tolerance: str  # the band in words
     verdict: str
-
-
-def verdict(ours: Summary, band: Band) -> str:
-    """Reproduced if the 95% CI lies in the band, not reproduced if it misses it, else inconclusive;
-    a single run (no CI) is judged on its value."""
-    if ours.ci95 is None:
-        return REPRODUCED if band.contains(ours.mean) else NOT_REPRODUCED
-    low, high = ours.mean - ours.ci95, ours.mean + ours.ci95
-    if band.contains(low) and band.contains(high):
-        return REPRODUCED
-    if high < band.low or low > band.high or (band.strict_low and high == band.low):
-        return NOT_REPRODUCED
-    return INCONCLUSIVE
 
 
 def _values(metrics: pd.DataFrame, claim: dict, variant: str, mode: str) -> pd.Series:
@@ -155,6 +133,7 @@ def evaluate(claims: list[dict], metrics: pd.DataFrame, reported: Reported) -> p
                 "kind": claim["kind"], "mode": mode, "quantity": c.quantity, "paper": c.paper, "ours": c.ours.mean,
                 "ci95": c.ours.ci95, "n": c.ours.n, "tolerance": c.tolerance, "band_low": c.band.low,
                 "band_high": c.band.high, "verdict": c.verdict,
+                "seeds_to_decide": seeds_to_decide(c.ours.mean, c.ours.std, c.band) if claim["kind"] in INTERVAL_KINDS else None,
             })
     return pd.DataFrame(rows, columns=COLUMNS)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from repro.report import latex, runs
-from repro.report.claims import VERDICTS
+from repro.report.verdict import VERDICTS
 
 
 def verdict_counts(claims: pd.DataFrame) -> list[dict]:

@@ -62,6 +62,8 @@ def recipe_problems(recipe: dict, data: dict):
             yield key, f"{pairs}; valid: 1..{MAX_PAIRS} (the task has {MAX_PAIRS} keys)"
         elif recipe["seq_len"] < min_seq_len(pairs):
             yield "seq_len", f"{recipe['seq_len']} cannot hold {pairs} pairs; valid: at least {min_seq_len(pairs)}"
+    if problem := streams.shared_seeds(recipe["seeds"], [s["seed"] for s in recipe["eval"]["sets"]]):
+        yield "seeds", problem
 
 
 def curriculum(model, settings: TrainSettings, data: dict, device, acceleration) -> SinglePhase:

@@ -98,6 +98,8 @@ def recipe_problems(recipe: dict, data: dict):
         n_writes(recipe["seq_len"])
     except ValueError:
         yield "seq_len", f"{recipe['seq_len']}; valid: {LENGTH_RULE}"
+    if problem := streams.shared_seeds(recipe["seeds"], [s["seed"] for s in recipe["eval"]["sets"]]):
+        yield "seeds", problem
 
 
 def curriculum(model, settings: TrainSettings, data: dict, device, acceleration) -> SinglePhase:

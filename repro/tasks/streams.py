@@ -19,3 +19,12 @@ def drawn(draw, count: int, seed: int, *args) -> tuple:
     the same tuple for the life of the process. Its batches are shared: never modify them."""
     generator = torch.Generator().manual_seed(seed)
     return tuple(draw(*args, generator) for _ in range(count))
+
+
+def shared_seeds(training, evaluation) -> str | None:
+    """A recipe problem when a training stream and an evaluation set would be drawn from the same
+    seed (the same batches: a model evaluated on what it trained on), else None."""
+    shared = sorted(set(training) & set(evaluation))
+    if not shared:
+        return None
+    return f"{shared} seed both training streams and evaluation sets; valid: training seeds not in {sorted(set(evaluation))}"

@@ -116,6 +116,11 @@ def recipe_problems(recipe: dict, data: dict):
                        for equal in (False, True))
         if recipe["seq_len"] < shortest:
             yield "seq_len", f"{recipe['seq_len']} is too short for the {task} stage; valid: at least {shortest}"
+    offsets, stages = recipe["seed_offsets"], range(1, len(recipe["stages"]) + 1)
+    training = [seed + offsets["stage_data"] * stage for seed in recipe["seeds"] for stage in stages]  # stage_batches
+    evaluation = [seed + offsets["eval"] + stage - 1 for seed in recipe["seeds"] for stage in stages]  # eval_seed
+    if problem := streams.shared_seeds(training, evaluation):
+        yield "seeds", problem
 
 
 class StagedCurriculum:

@@ -1,0 +1,47 @@
+"""repro/report/power.py: the seed count that would decide a claim if its mean stayed where it is."""
+import math
+
+import pytest
+
+from repro.report.power import CANNOT_BE_DECIDED, seeds_to_decide
+from repro.report.stats import t_975
+from repro.report.verdict import Band
+
+
+def half_width(std: float, n: int) -> float:
+    return t_975(n - 1) * std / math.sqrt(n)
+
+
+@pytest.mark.parametrize("mean, std, band", [
+    (5.10, 0.04, Band(5.074, 5.174)),            # inside, 0.026 from the low edge
+    (5.30, 0.20, Band(5.074, 5.174)),            # outside, above
+    (13.0, 1.5, Band(12.0, 14.0)),               # inside, centred
+    (0.01, 0.02, Band(0.0, math.inf, strict_low=True)),  # a small win
+    (-0.01, 0.02, Band(0.0, math.inf, strict_low=True)),  # a small loss
+    (96.0, 0.5, Band(95.0, 100.0)),               # decided by the t table's far end (n > 31)
+])
+def test_the_count_is_the_first_whose_interval_decides(mean, std, band):
+    n = seeds_to_decide(mean, std, band)
+    margin = band.margin(mean)
+    assert half_width(std, n) <= margin if band.contains(mean) else half_width(std, n) < margin
+    if n > 2:
+        previous = half_width(std, n - 1)
+        assert previous > margin if band.contains(mean) else previous >= margin
+
+
+def test_more_spread_needs_more_seeds_and_beyond_the_t_table_the_normal_quantile_rules():
+    band = Band(12.0, 14.0)
+    counts = [seeds_to_decide(12.5, std, band) for std in (0.1, 0.5, 1.0, 2.0)]
+    assert counts == sorted(counts) and counts[0] < counts[-1]
+    assert seeds_to_decide(12.5, 2.0, band) == math.ceil((1.96 * 2.0 / 0.5) ** 2)  # 62 seeds: z, not t
+
+
+def test_a_mean_on_an_edge_cannot_be_decided_and_a_single_seed_plans_nothing():
+    assert seeds_to_decide(14.0, 0.5, Band(12.0, 14.0)) == CANNOT_BE_DECIDED
+    assert seeds_to_decide(0.0, 0.5, Band(0.0, math.inf, strict_low=True)) == CANNOT_BE_DECIDED
+    assert seeds_to_decide(13.0, None, Band(12.0, 14.0)) is None
+
+
+def test_no_spread_is_decided_by_two_seeds():
+    assert seeds_to_decide(13.0, 0.0, Band(12.0, 14.0)) == 2
+    assert seeds_to_decide(14.0, 0.0, Band(12.0, 14.0)) == 2  # on the edge, but exactly: inside
