@@ -118,6 +118,30 @@ def validate(config: dict) -> dict:
     return config
 
 
+def validate_answer(document: dict, claims: list) -> dict:
+    """The first page's sections of paper/claims.yaml (already checked against its schema by
+    validate_claims) against the expanded claim list: every id they name is a claim's, and a claim has
+    at most one explanation per mode. Returns {"headline": [...], "explanations": [one per claim and mode]}."""
+    ids = {claim["id"] for claim in claims}
+    named = [(f"headline.{i}.claims.{j}", claim_id) for i, entry in enumerate(document.get("headline", []))
+             for j, claim_id in enumerate(entry["claims"])]
+    named += [(f"explanations.{i}.claims.{j}", claim_id) for i, entry in enumerate(document.get("explanations", []))
+              for j, claim_id in enumerate(entry["claims"])]
+    for where, claim_id in named:
+        if claim_id not in ids:
+            raise ConfigError(f"claims.yaml key '{where}': {_one_of('claim id', claim_id, sorted(ids))}")
+    explanations, explained = [], {}
+    for i, entry in enumerate(document.get("explanations", [])):
+        for claim_id in entry["claims"]:
+            for mode in entry["modes"]:
+                if (claim_id, mode) in explained:
+                    raise ConfigError(f"claims.yaml key 'explanations.{i}': {claim_id} in {mode} mode is already "
+                                      f"explained by 'explanations.{explained[claim_id, mode]}'; one explanation each")
+                explained[claim_id, mode] = i
+                explanations.append({"claim": claim_id, "mode": mode, "defect": entry.get("defect"), "why": entry["why"]})
+    return {"headline": document.get("headline", []), "explanations": explanations}
+
+
 def validate_claims(claims: dict, config: dict, reported: dict) -> list:
     """paper/claims.yaml against its schema, the config's report tables, experiments and variants, and
     the paper's numbers (`reported`, from reported_numbers); returns the full claim list, parameter-count

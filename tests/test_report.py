@@ -16,9 +16,9 @@ import yaml
 
 from repro import slot_capacity, triple_audit
 from repro.config import (ConfigError, benchmark_names, load, reported_numbers, run_modes, slot_ladder, table_experiments,
-                          table_spec, validate_claims)
+                          table_spec, validate_answer, validate_claims)
 from repro.figures import fig2_lm_bpb, fig3_throughput, sp_capacity
-from repro.report import claims, fix_effect, latex, power, quantities, render, stats, table, train_step_table, variables
+from repro.report import answer, claims, fix_effect, latex, power, quantities, render, stats, table, train_step_table, variables
 from repro.report.facts import config_facts
 from repro.report.figure_settings import capacity_figure_arguments, figure2_arguments, slot_capacity_arguments
 from repro.report.reported import Reported
@@ -299,6 +299,71 @@ def test_every_claim_of_the_paper_evaluates_against_runs_near_the_paper(paper_co
                          if any("corrected" in run_modes(paper_config, c["experiment"], v) for v in models(c))}
 
 
+# ---- the first page and the claim table ----------------------------------------------------------
+
+def claim_rows(rows) -> pd.DataFrame:
+    """A claims CSV of (table, claim, mode, verdict, ours) rows, the other columns filled in."""
+    return pd.DataFrame([{"experiment": "lm", "table": table, "claim": claim_id, "text": f"text of {claim_id}", "kind": "within",
+                          "mode": mode, "quantity": "val_bpb", "paper": 5.1, "ours": ours, "ci95": 0.01, "n": 3,
+                          "tolerance": "±0.05", "band_low": 5.05, "band_high": 5.15, "verdict": verdict, "seeds_to_decide": 4}
+                         for table, claim_id, mode, verdict, ours in rows], columns=claims.COLUMNS)
+
+
+RESULTS = [("Table 1", "a", "faithful", "reproduced", 5.1), ("Table 1", "a", "corrected", "not reproduced", 5.3),
+           ("Table 1", "b", "faithful", "inconclusive", 5.14), ("Table 3", "c", "faithful", "not reproduced", 5.4),
+           ("Table 3", "c", "corrected", "not reproduced", 5.5)]
+
+
+def test_claim_table_sets_both_modes_of_a_claim_side_by_side():
+    rows = answer.side_by_side(claim_rows(RESULTS))
+    assert [row["id"] for row in rows] == ["a", "b", "c"]
+    a, b = rows[0], rows[1]
+    assert [cell["verdict"] for cell in a["modes"]] == ["reproduced", "not reproduced"]
+    assert a["modes"][1]["ours"] == "5.3" and a["modes"][1]["seeds_to_decide"] == "4"
+    assert b["modes"][1] is None  # no corrected runs
+
+
+def test_verdict_counts_per_table_and_mode_add_up_to_the_total():
+    counts = answer.verdict_counts(claim_rows(RESULTS))
+    assert [row["table"] for row in counts] == ["Table 1", "Table 3", "All"]
+    # per mode: reproduced, inconclusive, not reproduced
+    assert counts[0]["modes"] == [[1, 1, 0], [0, 0, 1]]
+    assert counts[1]["modes"] == [[0, 0, 1], [0, 0, 1]]
+    assert counts[2]["modes"] == [[1, 1, 1], [0, 0, 2]]
+
+
+def test_each_failure_gets_its_explanation_or_is_unexplained():
+    explanations = [{"claim": "a", "mode": "corrected", "defect": "D1", "why": "the leak is gone."},
+                    {"claim": "c", "mode": "faithful", "defect": None, "why": "traced to the write gate."}]
+    found = answer.failures(claim_rows(RESULTS), explanations)
+    assert [(row["text"], row["mode"]) for row in found] == [("text of a", "corrected"), ("text of c", "faithful"),
+                                                             ("text of c", "corrected")]
+    assert [row["explanation"] and row["explanation"]["defect"] for row in found] == ["D1", None, None]
+    assert found[1]["explanation"]["why"] == "traced to the write gate." and found[2]["explanation"] is None
+
+
+def test_first_page_states_each_headline_failure_and_unexplained_one(tmp_path):
+    out_first, out_table = tmp_path / "answer.tex", tmp_path / "claims.tex"
+    sections = {"headline": [{"text": "The abstract says a and c.", "claims": ["a", "c"]}],
+                "explanations": [{"claim": "a", "mode": "corrected", "defect": "D1", "why": "the leak is gone."}]}
+    claim_rows(RESULTS).to_csv(tmp_path / "claims.csv", index=False)
+    answer.main(["--claims", str(tmp_path / "claims.csv"), "--answer", json.dumps(sections),
+                 "--first-page-template", str(TEMPLATES / "answer.tex.j2"), "--table-template", str(TEMPLATES / "claims_table.tex.j2"),
+                 "--out-first-page", str(out_first), "--out-table", str(out_table)])
+    first = out_first.read_text()
+    assert first.index("The abstract says a and c.") < first.index("text of a") < first.index("text of c")
+    assert "Defect D1: the leak is gone." in first
+    assert first.count("Unexplained.") == 2  # c, in both modes
+    assert "All & 1 & 1 & 1 & 0 & 0 & 2" in first
+    assert out_table.read_text().count("text of") == 3
+    sections["headline"][0]["claims"].append("zz")
+    with pytest.raises(SystemExit, match=r"no rows for the headline's claims \['zz'\]"):
+        answer.main(["--claims", str(tmp_path / "claims.csv"), "--answer", json.dumps(sections),
+                     "--first-page-template", str(TEMPLATES / "answer.tex.j2"), "--table-template", str(TEMPLATES / "claims_table.tex.j2"),
+                     "--out-first-page", str(tmp_path / "x.tex"), "--out-table", str(tmp_path / "y.tex")])
+    assert not (tmp_path / "x.tex").exists()
+
+
 def test_reported_csv_holds_the_papers_numbers_once_each():
     reported = pd.read_csv(PAPER / "reported.csv")
     assert list(reported.columns) == ["experiment", "model", "metric", "value"]
@@ -419,7 +484,7 @@ def test_fix_effect_sentence_measures_the_gain_the_fix_removes(tmp_path):
 
 # ---- the whole report ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("module", ["repro.report.stats", "repro.report.table", "repro.report.claims",
+@pytest.mark.parametrize("module", ["repro.report.stats", "repro.report.table", "repro.report.claims", "repro.report.answer",
                                     "repro.report.render", "repro.figures.fig2_lm_bpb", "repro.figures.sp_capacity",
                                     "repro.report.quantities", "repro.triple_audit", "repro.report.fix_effect",
                                     "repro.figures.fig3_throughput", "repro.report.train_step_table",
@@ -508,13 +573,15 @@ def test_report_renders_and_compiles_to_pdf(tmp_path, paper_config):
                                "--out", str(tables[f"train_step_{result_set}"])])
     paper_claims = validate_claims(yaml.safe_load((PAPER / "claims.yaml").read_text()), paper_config,
                                    reported_numbers(PAPER / "reported.csv"))
-    claims.main(["--claims", json.dumps(paper_claims),
-                 "--metrics", str(results / "metrics.csv"),
-                 "--reported", str(PAPER / "reported.csv"), "--template", str(TEMPLATES / "claims_table.tex.j2"),
-                 "--out-csv", str(results / "claims.csv"), "--out-tex", str(paper / "tables" / "claims.tex")])
+    claims.main(["--claims", json.dumps(paper_claims), "--metrics", str(results / "metrics.csv"),
+                 "--reported", str(PAPER / "reported.csv"), "--out-csv", str(results / "claims.csv")])
+    tables["answer"], tables["claims"] = paper / "tables" / "answer.tex", paper / "tables" / "claims.tex"
+    answer_sections = validate_answer(yaml.safe_load((PAPER / "claims.yaml").read_text()), paper_claims)
+    answer.main(["--claims", str(results / "claims.csv"), "--answer", json.dumps(answer_sections),
+                 "--first-page-template", str(TEMPLATES / "answer.tex.j2"), "--table-template", str(TEMPLATES / "claims_table.tex.j2"),
+                 "--out-first-page", str(tables["answer"]), "--out-table", str(tables["claims"])])
     main_tex = paper / "build" / "main.tex"
     render.main(["--template", str(TEMPLATES / "main.tex.j2"), "--provenance", str(results / "provenance.json"),
-                 "--claims", str(results / "claims.csv"), "--claims-table", str(paper / "tables" / "claims.tex"),
                  "--variables", str(paper / "build" / "variables.tex"),
                  *[f"--table={name}={path}" for name, path in tables.items()],
                  *[f"--figure={name}={path}" for name, path in figures.items()], "--out", str(main_tex)])
@@ -531,10 +598,7 @@ def test_report_renders_and_compiles_to_pdf(tmp_path, paper_config):
                    "repro.report.train\\_step\\_table"):
         assert script in source
     assert source.index("Result set \\texttt{local}") < source.index("Result set \\texttt{h100}")
-    claim_rows = pd.read_csv(results / "claims.csv")
-    faithful = claim_rows[claim_rows["mode"] == "faithful"]
-    assert f"\\emph{{faithful}} mode, {len(faithful)} claims:" in source
-    assert f"{(faithful['verdict'] == 'reproduced').sum()} reproduced" in source
+    assert source.index("\\input{../tables/answer.tex}") < source.index("\\section{") < source.index("\\input{../tables/claims.tex}")
 
     result = subprocess.run(["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-cd", str(main_tex)],
                             capture_output=True, text=True, cwd=tmp_path)
@@ -544,7 +608,7 @@ def test_report_renders_and_compiles_to_pdf(tmp_path, paper_config):
 
 def test_render_refuses_a_table_argument_without_a_name(tmp_path, capsys):
     with pytest.raises(SystemExit):
-        render.main(["--template", "t", "--provenance", "p", "--claims", "c", "--claims-table", "ct", "--variables", "v",
+        render.main(["--template", "t", "--provenance", "p", "--variables", "v",
                      "--table", "paper/tables/table1_lm.tex", "--out", str(tmp_path / "main.tex")])
     assert "expected NAME=PATH" in capsys.readouterr().err
 

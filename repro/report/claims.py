@@ -1,6 +1,6 @@
 """Evaluate the paper's claims (paper/claims.yaml, whose header documents the schema, expanded by
-repro.report.claim_list when the config is checked) against our runs: one row per claim and mode in a CSV, and a LaTeX table of
-the same rows for the report."""
+repro.report.claim_list when the config is checked) against our runs: one row per claim and mode in a CSV, with the seeds that would decide it
+(repro/report/power.py); repro.report.answer writes the report's pages from it."""
 import argparse
 import json
 from dataclasses import dataclass
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from repro.report import latex, runs
+from repro.report import runs
 from repro.report.power import seeds_to_decide
 from repro.report.reported import Reported
 from repro.report.stats import Summary, summarize
@@ -138,32 +138,17 @@ def evaluate(claims: list[dict], metrics: pd.DataFrame, reported: Reported) -> p
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _number(value) -> str | None:
-    if value is None or pd.isna(value):
-        return None
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:.3f}".rstrip("0").rstrip(".")
-
-
-def table_rows(results: pd.DataFrame) -> list[dict]:
-    return [{"table": row.table, "text": row.text, "quantity": row.quantity, "mode": row.mode, "paper": _number(row.paper),
-             "ours": _number(row.ours), "ci95": _number(row.ci95), "n": row.n, "tolerance": row.tolerance,
-             "verdict": row.verdict} for row in results.itertuples()]
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--claims", required=True,
                         help="the full claim list as JSON, as repro.config.validate_claims expands paper/claims.yaml")
     parser.add_argument("--metrics", required=True, type=Path, help="results/metrics.csv (all experiments)")
     parser.add_argument("--reported", required=True, type=Path, help="paper/reported.csv")
-    parser.add_argument("--template", required=True, type=Path, help="paper/templates/claims_table.tex.j2")
     parser.add_argument("--out-csv", required=True, type=Path, help="results/claims.csv")
-    parser.add_argument("--out-tex", required=True, type=Path, help="paper/tables/claims.tex")
     args = parser.parse_args(argv)
     results = evaluate(json.loads(args.claims), pd.read_csv(args.metrics), Reported(args.reported))
     args.out_csv.parent.mkdir(parents=True, exist_ok=True)
     results.to_csv(args.out_csv, index=False)
-    latex.render(args.template, args.out_tex, rows=table_rows(results))
 
 
 if __name__ == "__main__":

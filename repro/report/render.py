@@ -1,6 +1,5 @@
 """Render the report's LaTeX source: provenance, the generated tables and figures (by name; the
-template refers to `tables.<name>` and `figures.<name>`), the claims with a count of their verdicts,
-and the variables file (repro.report.variables) whose macros state every number of the prose. Paths
+template refers to `tables.<name>` and `figures.<name>`), and the variables file (repro.report.variables) whose macros state every number of the prose. Paths
 to the generated files are written relative to the output's folder, so `latexmk -cd` on the output
 compiles it."""
 import argparse
@@ -8,21 +7,7 @@ import json
 import os
 from pathlib import Path
 
-import pandas as pd
-
-from repro.report import latex, runs
-from repro.report.verdict import VERDICTS
-
-
-def verdict_counts(claims: pd.DataFrame) -> list[dict]:
-    """Per mode (faithful first): how many claims were evaluated, and how many got each verdict."""
-    modes = [runs.BASELINE_MODE] + sorted(set(claims["mode"]) - {runs.BASELINE_MODE})
-    counts = []
-    for mode in modes:
-        verdicts = claims.loc[claims["mode"] == mode, "verdict"]
-        counts.append({"mode": mode, "total": len(verdicts),
-                       "verdicts": [{"verdict": v, "count": int((verdicts == v).sum())} for v in VERDICTS]})
-    return counts
+from repro.report import latex
 
 
 def _relative(path: Path, out: Path) -> latex.Latex:
@@ -40,8 +25,6 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--template", required=True, type=Path, help="paper/templates/main.tex.j2")
     parser.add_argument("--provenance", required=True, type=Path, help="results/provenance.json")
-    parser.add_argument("--claims", required=True, type=Path, help="results/claims.csv")
-    parser.add_argument("--claims-table", required=True, type=Path, help="claims table (.tex), from repro.report.claims")
     parser.add_argument("--variables", required=True, type=Path, help="paper/build/variables.tex, from repro.report.variables")
     parser.add_argument("--table", type=_named, action="append", default=[], metavar="NAME=PATH",
                         help="a generated table (.tex); repeat for each")
@@ -54,10 +37,8 @@ def main(argv=None) -> None:
         args.template, args.out,
         provenance=provenance,
         library_versions=sorted(provenance["library_versions"].items()),
-        verdict_counts=verdict_counts(pd.read_csv(args.claims)),
         tables={name: _relative(path, args.out) for name, path in args.table},
         figures={name: _relative(path, args.out) for name, path in args.figure},
-        claims_table=_relative(args.claims_table, args.out),
         variables=_relative(args.variables, args.out),
     )
 

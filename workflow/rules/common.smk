@@ -28,12 +28,15 @@ from repro.config import (
     train_settings,
     trained_by,
     validate,
+    validate_answer,
     validate_claims,
 )
 
 try:
     validate(config)
-    CLAIMS = validate_claims(yaml.safe_load(Path("paper/claims.yaml").read_text()), config, reported_numbers("paper/reported.csv"))
+    CLAIMS_DOCUMENT = yaml.safe_load(Path("paper/claims.yaml").read_text())
+    CLAIMS = validate_claims(CLAIMS_DOCUMENT, config, reported_numbers("paper/reported.csv"))
+    ANSWER = validate_answer(CLAIMS_DOCUMENT, CLAIMS)
 except ConfigError as error:
     sys.exit(f"Configuration error: {error}")
 

@@ -177,11 +177,9 @@ rule claims:
     input:
         metrics="results/metrics.csv",
         reported="paper/reported.csv",
-        template="paper/templates/claims_table.tex.j2",
-        code="repro/report/claims.py",
+        code=["repro/report/claims.py", "repro/report/verdict.py", "repro/report/power.py"],
     output:
-        csv="results/claims.csv",
-        tex="paper/tables/claims.tex",
+        "results/claims.csv",
     params:
         claims=as_json(CLAIMS),  # expanded and checked with the config (common.smk)
     log:
@@ -189,8 +187,30 @@ rule claims:
     run:
         python_step(
             "repro.report.claims",
-            ["--claims", params.claims, "--metrics", input.metrics, "--reported", input.reported,
-             "--template", input.template, "--out-csv", output.csv, "--out-tex", output.tex],
+            ["--claims", params.claims, "--metrics", input.metrics, "--reported", input.reported, "--out-csv", output[0]],
+            log[0],
+        )
+
+
+# The report's first page (does the paper hold?) and its appendix table of every claim.
+rule answer:
+    input:
+        claims=rules.claims.output[0],
+        first_page_template="paper/templates/answer.tex.j2",
+        table_template="paper/templates/claims_table.tex.j2",
+        code="repro/report/answer.py",
+    output:
+        first_page="paper/tables/answer.tex",
+        table="paper/tables/claims.tex",
+    params:
+        answer=as_json(ANSWER),  # the first page's sections of paper/claims.yaml, checked with the config (common.smk)
+    log:
+        "results/logs/answer.log",
+    run:
+        python_step(
+            "repro.report.answer",
+            ["--claims", input.claims, "--answer", params.answer, "--first-page-template", input.first_page_template,
+             "--table-template", input.table_template, "--out-first-page", output.first_page, "--out-table", output.table],
             log[0],
         )
 
@@ -199,9 +219,7 @@ rule render_report:
     input:
         template="paper/templates/main.tex.j2",
         provenance="results/provenance.json",
-        claims=rules.claims.output.csv,
-        claims_table=rules.claims.output.tex,
-        tables=[*expand("paper/tables/{table}.tex", table=TABLES), rules.triple_audit_table.output[0],
+        tables=[*expand("paper/tables/{table}.tex", table=TABLES), rules.triple_audit_table.output[0], *rules.answer.output,
                 *expand("paper/tables/fix_effect_{effect}.tex", effect=config["report"]["fix_effects"]),
                 *expand("paper/tables/train_step_{result_set}.tex", result_set=RESULT_SETS)],
         figures=[rules.figure2_lm_bpb.output.pdf, rules.figure_sp_capacity.output.pdf,
@@ -218,8 +236,8 @@ rule render_report:
     run:
         python_step(
             "repro.report.render",
-            ["--template", input.template, "--provenance", input.provenance, "--claims", input.claims,
-             "--claims-table", input.claims_table, "--variables", input.variables, *params.tables, *params.figures,
+            ["--template", input.template, "--provenance", input.provenance, "--variables", input.variables,
+             *params.tables, *params.figures,
              "--out", output[0]],
             log[0],
         )
@@ -230,7 +248,6 @@ rule compile_report:
         tex=rules.render_report.output,
         tables=rules.render_report.input.tables,
         figures=rules.render_report.input.figures,
-        claims_table=rules.claims.output.tex,
         variables=rules.render_report.input.variables,
         tex_tools=tools_on_path("latexmk", "pdflatex", install=TEX_INSTALL),
     output:
