@@ -13,8 +13,8 @@ def metrics_rows(bpb_shift=0.0, train_seconds=10.0, variants=("transformer", "co
     rows = []
     for variant in variants:
         for seed, bpb in BPB_SEEDS.items():
-            rows.append(dict(experiment="lm", variant=variant, mode="faithful", seed=seed, metric="val_bpb", value=bpb + bpb_shift))
-            rows.append(dict(experiment="lm", variant=variant, mode="faithful", seed=seed, metric="train_seconds", value=train_seconds))
+            run = dict(experiment="lm", variant=variant, mode="faithful", seed=seed)
+            rows += [dict(run, metric="val_bpb", value=bpb + bpb_shift), dict(run, metric="train_seconds", value=train_seconds)]
     return rows
 
 

@@ -32,9 +32,9 @@ def is_timing(metric: str) -> bool:
 
 
 def _outer(a: pd.DataFrame, b: pd.DataFrame, key: list[str]) -> pd.DataFrame:
-    merged = a.merge(b, on=key, how="outer", suffixes=("_a", "_b"), indicator="present", sort=False)
+    merged = a.merge(b, on=key, how="outer", suffixes=("_a", "_b"), indicator="present")
     merged["present"] = merged["present"].astype(str).map(PRESENT)
-    return merged
+    return merged.sort_values(key, kind="stable").reset_index(drop=True)
 
 
 def _nullable(flags: pd.Series, known: pd.Series) -> pd.Series:
@@ -44,11 +44,11 @@ def _nullable(flags: pd.Series, known: pd.Series) -> pd.Series:
 
 def metrics_diff(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     """One row per (experiment, variant, mode, metric) of either set: each side's mean, 95% CI
-    half-width and n over seeds, B − A, (B − A)/|A|, and whether B's mean lies in A's 95% CI."""
+    half-width and n over seeds, B − A, (B − A)/|A|, and whether B's mean lies in A's 95% CI (empty
+    where A is a single run, which has no CI)."""
     columns = METRIC_KEY + ["mean", "ci95", "n"]
     summaries = [summary_frame(metrics)[columns].astype({"ci95": float}) for metrics in (a, b)]  # a single run's None → NaN
     merged = _outer(*summaries, METRIC_KEY)
-    merged = merged.sort_values(METRIC_KEY, kind="stable").reset_index(drop=True)
     both = merged["present"] == "both"
     difference = merged["mean_b"] - merged["mean_a"]
     relative = (difference / merged["mean_a"].abs()).mask(difference == 0, 0.0)  # A = 0: ±inf unless B = 0 too
@@ -63,8 +63,8 @@ def metrics_diff(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
 
 
 def claims_diff(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
-    """One row per (experiment, claim, mode) of either set, sorted by that key: each side's value ± 95% CI,
-    n and verdict, B − A, and whether the verdict changed."""
+    """One row per (experiment, claim, mode) of either set: each side's value ± 95% CI, n and
+    verdict, B − A, and whether the verdict changed."""
     columns = CLAIM_KEY + ["quantity", "ours", "ci95", "n", "verdict"]
     merged = _outer(a[columns], b[columns], CLAIM_KEY)
     both = merged["present"] == "both"
@@ -97,7 +97,8 @@ def _metrics_summary(diff: pd.DataFrame) -> list[str]:
              f"{(diff['present'] == 'A only').sum()} in A only, {(diff['present'] == 'B only').sum()} in B only"]
     lines += _one_sided(diff, METRIC_KEY)
     ratios = (timing["b_mean"] / timing["a_mean"]).groupby(timing["metric"]).median()
-    lines += [f"  timing, expected to differ between machines: {metric} median B/A {ratio:.3g}" for metric, ratio in ratios.items()]
+    lines += [f"  timing, expected to differ between machines: {metric} median B/A {ratio:.3g}"
+              for metric, ratio in ratios.items()]
     differing = results[results["difference"] != 0]
     ranked = differing.reindex(differing["relative_difference"].abs().sort_values(ascending=False, kind="stable").index)
     lines.append(f"{len(differing)} of {len(results)} results differ; the largest relative differences (B − A)/|A|:")

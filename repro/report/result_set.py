@@ -55,5 +55,6 @@ def load(folder) -> ResultSet:
                              f"(and {CLAIMS_FILE}), as results/ does after a run")
     metrics = _read(folder / METRICS_FILE, METRICS_COLUMNS, numeric=["value"], unique=METRICS_COLUMNS[:5])
     claims_path = folder / CLAIMS_FILE
-    claims = _read(claims_path, CLAIMS_COLUMNS, numeric=["ours", "ci95", "n"], unique=CLAIMS_COLUMNS[:3]) if claims_path.is_file() else None
-    return ResultSet(folder, metrics, claims)
+    if not claims_path.is_file():
+        return ResultSet(folder, metrics, claims=None)
+    return ResultSet(folder, metrics, _read(claims_path, CLAIMS_COLUMNS, numeric=["ours", "ci95", "n"], unique=CLAIMS_COLUMNS[:3]))
