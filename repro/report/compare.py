@@ -97,13 +97,14 @@ def _metrics_summary(diff: pd.DataFrame) -> list[str]:
              f"{(diff['present'] == 'A only').sum()} in A only, {(diff['present'] == 'B only').sum()} in B only"]
     lines += _one_sided(diff, METRIC_KEY)
     ratios = (timing["b_mean"] / timing["a_mean"]).groupby(timing["metric"]).median()
-    lines += [f"  timing, expected to differ between machines: {metric} median B/A {ratio:.3g}"
+    lines += [f"  timing (the machine and its load, not the model): {metric} median B/A {ratio:.3g}"
               for metric, ratio in ratios.items()]
     differing = results[results["difference"] != 0]
     ranked = differing.reindex(differing["relative_difference"].abs().sort_values(ascending=False, kind="stable").index)
     lines.append(f"{len(differing)} of {len(results)} results differ; the largest relative differences (B − A)/|A|:")
     lines += _listed([f"{row.experiment} / {row.variant} / {row.mode} / {row.metric}: {row.a_mean:.6g} → {row.b_mean:.6g} "
-                      f"({row.relative_difference:+.2%})" for row in ranked.itertuples()]) or ["  none: every mean is equal"]
+                      f"(B − A {row.difference:+.3g}, relative {row.relative_difference:+.3g})"
+                      for row in ranked.itertuples()]) or ["  none: every mean is equal"]
     return lines
 
 
@@ -131,21 +132,21 @@ def main(argv=None) -> None:
         sys.exit(f"error: {error}")
 
     metrics = metrics_diff(a.metrics, b.metrics)
-    lines = [f"A: {a.folder}", f"B: {b.folder}"] + _metrics_summary(metrics)
     without_claims = [f"{name} ({found.folder})" for name, found in (("A", a), ("B", b)) if found.claims is None]
     claims = None if without_claims else claims_diff(a.claims, b.claims)
-    if claims is None:
-        lines.append(f"claims: not compared, no {result_set.CLAIMS_FILE} in {' and '.join(without_claims)}")
-    else:
-        lines += _claims_summary(claims)
-    print("\n".join(lines))
-
     write_csv_atomically(metrics, args.out / METRICS_DIFF)
     if claims is None:
         (args.out / CLAIMS_DIFF).unlink(missing_ok=True)  # a diff left by an earlier comparison would pass for this one's
     else:
         write_csv_atomically(claims, args.out / CLAIMS_DIFF)
-    print(f"wrote {args.out / METRICS_DIFF}" + ("" if claims is None else f" and {args.out / CLAIMS_DIFF}"))
+
+    lines = [f"A: {a.folder}", f"B: {b.folder}"] + _metrics_summary(metrics)
+    if claims is None:
+        lines.append(f"claims: not compared, no {result_set.CLAIMS_FILE} in {' and '.join(without_claims)}")
+    else:
+        lines += _claims_summary(claims)
+    lines.append(f"wrote {args.out / METRICS_DIFF}" + ("" if claims is None else f" and {args.out / CLAIMS_DIFF}"))
+    print("\n".join(lines))
     if args.fail_on_verdict_change and claims is not None and claims["verdict_changed"].any():
         sys.exit(1)
 
