@@ -5,7 +5,7 @@ import copy
 import pytest
 import yaml
 
-from repro.config import ConfigError, load, reported_numbers, table_spec, validate_claims
+from repro.config import ConfigError, load, reported_numbers, table_spec, validate_answer, validate_claims
 from repro.report import claim_list
 
 from conftest import REPO
@@ -168,3 +168,34 @@ def test_a_table_row_an_explicit_claim_compares_against_cannot_be_removed(paper_
     config["report"]["tables"]["table1_lm"]["groups"][0]["variants"] = ["transformer", "unimatrix_core", "unimatrix_discovery"]
     with pytest.raises(ConfigError, match="report table table1_lm has no row showing val_bpb of unimatrix_rosa in experiment lm"):
         validate_claims(copy.deepcopy(CLAIMS), config, REPORTED)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda c: c["headline"][0]["claims"].append("t1_bpb_nothing"),
+     "claims.yaml key 'headline.0.claims.5': 't1_bpb_nothing' is not a known claim id; valid: "),
+    (lambda c: c["explanations"][0]["claims"].append("t3_typo"),
+     "claims.yaml key 'explanations.0.claims.2': 't3_typo' is not a known claim id"),
+    (lambda c: c["explanations"].append({**c["explanations"][0], "why": "twice."}),
+     "claims.yaml key 'explanations.4': t2_bpb_triple_hybrid in corrected mode is already explained by 'explanations.0'"),
+])
+def test_a_bad_first_page_entry_names_its_key(paper_config, edit, message):
+    claims = copy.deepcopy(CLAIMS)
+    edit(claims)
+    with pytest.raises(ConfigError) as error:
+        validate_answer(claims, validate_claims(claims, paper_config, REPORTED))
+    assert message in str(error.value)
+
+
+def test_the_first_page_sections_pass_to_the_report_one_explanation_per_claim_and_mode(paper_config):
+    sections = validate_answer(CLAIMS, validate_claims(copy.deepcopy(CLAIMS), paper_config, REPORTED))
+    assert sections["headline"] == CLAIMS["headline"]
+    pairs = [(e["claim"], e["mode"]) for e in sections["explanations"]]
+    assert len(pairs) == len(set(pairs)) == sum(len(e["claims"]) * len(e["modes"]) for e in CLAIMS["explanations"])
+    assert {e["defect"] for e in sections["explanations"]} == {"D1", "D2", None}
+
+
+def test_a_defect_must_be_named_as_spec_section_8_names_it(paper_config):
+    claims = copy.deepcopy(CLAIMS)
+    claims["explanations"][0]["defect"] = "leak"
+    with pytest.raises(ConfigError, match="explanations.0.defect': 'leak' does not match"):
+        validate_claims(claims, paper_config, REPORTED)
