@@ -27,6 +27,14 @@ def real_wikitext_dir() -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def paper_config() -> dict:
+    """The paper's config, loaded and checked as the Snakefile loads it."""
+    from repro.config import load
+
+    return load(REPO / "config" / "config.yaml")
+
+
 def repository_copy(work: Path, wikitext_dir: Path) -> Path:
     """The repository's tracked and unignored files copied into `work`, with config/local.yaml
     reading WikiText-2 from `wikitext_dir` (training on its test split where it has no training split)."""

@@ -5,18 +5,13 @@ import copy
 import pytest
 import yaml
 
-from repro.config import ConfigError, load, reported_numbers, table_spec, validate_answer, validate_claims
+from repro.config import ConfigError, reported_numbers, table_spec, validate_answer, validate_claims
 from repro.report import claim_list
 
 from conftest import REPO
 
 CLAIMS = yaml.safe_load((REPO / "paper" / "claims.yaml").read_text())
 REPORTED = reported_numbers(REPO / "paper" / "reported.csv")
-
-
-@pytest.fixture(scope="module")
-def paper_config():
-    return load(REPO / "config" / "config.yaml")
 
 
 @pytest.fixture(scope="module")

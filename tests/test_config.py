@@ -8,11 +8,6 @@ from repro.config import (ConfigError, Run, benchmark_jobs, benchmark_settings, 
 from conftest import REPO
 
 
-@pytest.fixture(scope="module")
-def paper_config():
-    return load(REPO / "config" / "config.yaml")
-
-
 def broken(config, edit):
     config = copy.deepcopy(config)
     edit(config)

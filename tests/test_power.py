@@ -1,8 +1,10 @@
 """repro/report/power.py: the seed count that would decide a claim if its mean stayed where it is."""
 import math
 
+import pandas as pd
 import pytest
 
+from repro.report import seed_plan
 from repro.report.power import CANNOT_BE_DECIDED, seeds_to_decide
 from repro.report.stats import t_975
 from repro.report.verdict import Band
@@ -45,3 +47,25 @@ def test_a_mean_on_an_edge_cannot_be_decided_and_a_single_seed_plans_nothing():
 def test_no_spread_is_decided_by_two_seeds():
     assert seeds_to_decide(13.0, 0.0, Band(12.0, 14.0)) == 2
     assert seeds_to_decide(14.0, 0.0, Band(12.0, 14.0)) == 2  # on the edge, but exactly: inside
+
+
+def test_the_seed_plan_gives_each_recipe_the_seeds_its_claims_decidable_within_the_cap_need(paper_config):
+    def row(experiment, claim, verdict, ours, ci95, band=(12.0, 14.0), kind="range"):
+        return {"experiment": experiment, "claim": claim, "kind": kind, "mode": "faithful", "ours": ours, "ci95": ci95,
+                "n": 3, "band_low": band[0], "band_high": band[1], "verdict": verdict}
+
+    std = 1.0
+    ci95 = t_975(2) * std / math.sqrt(3)
+    claims = pd.DataFrame([
+        row("recall", "a", "inconclusive", 12.9, ci95),          # 0.9 from the edge: a few seeds
+        row("generic_latent_recall", "b", "inconclusive", 12.2, ci95),  # 0.2 from the edge: beyond 10
+        row("recall", "c", "reproduced", 13.0, 0.1),
+        row("lm", "d", "inconclusive", 0.0, ci95, band=(0.0, math.inf), kind="less_than"),  # on the edge
+    ])
+    plan = seed_plan.plan(claims, paper_config, max_seeds=10).set_index("recipe")
+    expected = seeds_to_decide(12.9, std, Band(12.0, 14.0))
+    assert 3 < expected <= 10
+    assert plan.loc["R-AR", "planned_seeds"] == expected and plan.loc["R-AR", "beyond_max"] == 1
+    assert plan.loc["R-AR", "claim_rows"] == 3 and plan.loc["R-AR", "undecided"] == 2
+    assert plan.loc["R-LM", "cannot_be_decided"] == 1 and plan.loc["R-LM", "planned_seeds"] == 3
+    assert pd.isna(plan.loc["R-TRI", "planned_seeds"])  # no claim read: nothing planned

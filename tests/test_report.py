@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from repro import slot_capacity, triple_audit
-from repro.config import (ConfigError, benchmark_names, load, reported_numbers, run_modes, slot_ladder, table_experiments,
+from repro.config import (ConfigError, benchmark_names, reported_numbers, run_modes, slot_ladder, table_experiments,
                           table_spec, validate_answer, validate_claims)
 from repro.figures import fig2_lm_bpb, fig3_throughput, sp_capacity
 from repro.report import answer, claims, fix_effect, latex, power, quantities, render, stats, table, train_step_table, variables
@@ -39,11 +39,6 @@ LM_SPEC = {
         {"variant": "unimatrix_core", "mode": "faithful", "label": "UniMatrix-Core", "paper_name": "unimatrix-core"},
         {"variant": "unimatrix_core", "mode": "corrected", "label": "UniMatrix-Core", "paper_name": "unimatrix-core"}]}],
 }
-
-
-@pytest.fixture(scope="module")
-def paper_config():
-    return load(REPO / "config" / "config.yaml")
 
 
 def tidy(experiment: str, runs: dict) -> pd.DataFrame:

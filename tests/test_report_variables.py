@@ -17,13 +17,14 @@ REPORTED = reported_numbers(REPO / "paper" / "reported.csv")
 
 # What a template may still spell with digits, and why none of it is a fact of the config or results.
 ALLOWED = {
-    r"\\documentclass\[\d+pt\]|margin=\d+(\.\d+)?cm|\d+(\.\d+)?\\textwidth": "page layout",
+    r"\\documentclass\[\d+pt\]|margin=\d+(\.\d+)?cm|\d+(\.\d+)?\\textwidth|p\{\d+(\.\d+)?cm\}": "page layout",
     r"arXiv:\d{4}\.\d{5}|abs/\d{4}\.\d{5}": "the paper's arXiv identifier",
     r"(Table|Tables|Figure|Fig\.)~?\s?\d+( to \d+)?|Sec\.~\d+(\.\d+)*|\\S\d+(\.\d+)*": "a section, table or figure of the paper or spec",
     r"\(?D\d+\)?[;,.)]*": "a defect of the spec (D1, D2, ...)",
     r"SHA-256|WikiText-2": "a name: the hash, the data set",
     r"95\\%": "the confidence level, fixed by repro/report/stats.py's Student t table (t_0.975), not a setting",
-    r"\\multicolumn\{\d+\}|\[\d\]|#\d": "a table's column count, a macro's argument count and argument (LaTeX structure)",
+    r"\\multicolumn\{\d+\}|\\cmidrule(\([lr]+\))?\{\d+-\d*\}?|\[\d\]|#\d":
+        "a table's column count and ranges, a macro's argument count and argument (LaTeX structure)",
 }
 # Spans that are names or code, not prose: Jinja, cross-reference keys, script names, links.
 NOT_PROSE = re.compile(r"<<.*?>>|<%.*?%>|<#.*?#>|\\(?:ref|label|script|href|input|includegraphics)(\[[^]]*\])?\{[^}]*\}", re.S)

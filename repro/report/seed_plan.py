@@ -44,14 +44,14 @@ def plan(claims: pd.DataFrame, config: dict, max_seeds: int) -> pd.DataFrame:
         mine = undecided[undecided["experiment"].isin(experiments)]
         counts = [n for n in mine["needs"] if n != CANNOT_BE_DECIDED]
         within = [n for n in counts if n <= max_seeds]
-        now = len(config["recipes"][recipe]["seeds"])
+        ran = int(own["n"].max()) if len(own) else 0  # the seeds of the analysed run
         rows.append({
-            "recipe": recipe, "experiments": " ".join(experiments), "seeds_now": now, "claim_rows": len(own),
+            "recipe": recipe, "experiments": " ".join(experiments), "seeds_run": ran, "claim_rows": len(own),
             "undecided": len(mine), "decidable_within_max": len(within),
             "needs": " ".join(str(n) for n in sorted(counts)),
             "beyond_max": len(counts) - len(within),
             "cannot_be_decided": int((mine["needs"] == CANNOT_BE_DECIDED).sum()),
-            "planned_seeds": max([now, *within]),
+            "planned_seeds": max([ran, *within]) if len(own) else None,  # no claim: nothing to plan
         })
     return pd.DataFrame(rows)
 
@@ -60,7 +60,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--claims", required=True, type=Path, help="results/claims.csv of an earlier run")
     parser.add_argument("--config", nargs="+", type=Path, default=[Path("config/config.yaml")],
-                        help="the config (and overlays) that run used")
+                        help="the config (and overlays) whose experiments name their recipes")
     parser.add_argument("--max-seeds", type=int, default=10, help="the most seeds a recipe may be given")
     parser.add_argument("--out", type=Path, help="also write the plan as CSV")
     args = parser.parse_args(argv)
