@@ -17,8 +17,8 @@ import yaml
 from repro import slot_capacity, triple_audit
 from repro.config import (ConfigError, benchmark_names, load, reported_numbers, run_modes, slot_ladder, table_experiments,
                           table_spec, validate_claims)
-from repro.figures import fig2_lm_bpb, fig3_throughput, sp_capacity
-from repro.report import claims, fix_effect, latex, quantities, render, stats, table, train_step_table, variables
+from repro.figures import fig1_architecture, fig2_lm_bpb, fig3_throughput, sp_capacity
+from repro.report import captions, claims, fix_effect, latex, quantities, render, stats, table, train_step_table, variables
 from repro.report.facts import config_facts
 from repro.report.figure_settings import capacity_figure_arguments, figure2_arguments, slot_capacity_arguments
 from repro.report.reported import Reported
@@ -121,7 +121,7 @@ def test_table_puts_the_paper_value_beside_mean_std_and_n(tmp_path):
     metrics_csv, out = tmp_path / "lm.csv", tmp_path / "tables" / "table1_lm.tex"
     metrics.to_csv(metrics_csv, index=False)
     table.main(["--spec", json.dumps(LM_SPEC), "--metrics", str(metrics_csv), "--reported", str(PAPER / "reported.csv"),
-                "--template", str(TEMPLATES / "comparison_table.tex.j2"), "--out", str(out)])
+                "--template", str(TEMPLATES / "comparison_table.tex.j2"), "--out", str(out), "--out-csv", str(tmp_path / "t1.csv")])
     rows = {line.split(" & ")[0] + "/" + line.split(" & ")[1]: line.split(" & ")
             for line in out.read_text().splitlines() if line.startswith(("Transformer", "UniMatrix"))}
     assert set(rows) == {"Transformer/both", "UniMatrix-Core/faithful", "UniMatrix-Core/corrected"}
@@ -140,6 +140,11 @@ def test_table_puts_the_paper_value_beside_mean_std_and_n(tmp_path):
     assert corrected[5] == f"{core_corrected_bpb[0]:.3f}"  # one seed: no std
     assert corrected[-1].rstrip(" \\") == "1"
     assert "\\caption{LM pilot (paper Table 1).}" in out.read_text()
+    shown = pd.read_csv(tmp_path / "t1.csv", dtype=str).set_index(["model", "mode"])  # the same rows, for the HTML report
+    assert list(shown.index) == [("Transformer", "both"), ("UniMatrix-Core", "faithful"), ("UniMatrix-Core", "corrected")]
+    assert shown.loc[("UniMatrix-Core", "faithful"), ["val_bpb paper", "val_bpb mean", "val_bpb n"]].tolist() == [
+        core[4], f"{statistics.mean(core_bpb):.3f}", "3"]
+    assert shown.loc[("UniMatrix-Core", "faithful"), "val_bpb std"] == f"{statistics.stdev(core_bpb):.3f}"
 
 
 def test_table_groups_take_each_variant_from_its_own_experiment(tmp_path):
@@ -153,7 +158,7 @@ def test_table_groups_take_each_variant_from_its_own_experiment(tmp_path):
         tidy(experiment, {("transformer", "faithful"): {"accuracy_pct": accuracy}}).to_csv(paths[-1], index=False)
     out = tmp_path / "t4.tex"
     table.main(["--spec", json.dumps(spec), "--metrics", *map(str, paths), "--reported", str(PAPER / "reported.csv"),
-                "--template", str(TEMPLATES / "comparison_table.tex.j2"), "--out", str(out)])
+                "--template", str(TEMPLATES / "comparison_table.tex.j2"), "--out", str(out), "--out-csv", str(tmp_path / "t4.csv")])
     lines = out.read_text().splitlines()
     titles = [i for i, line in enumerate(lines) if "\\emph{Original pilot}" in line or "\\emph{No dropout}" in line]
     rows = [line.split(" & ") for line in lines if line.startswith("Transformer")]
@@ -410,10 +415,10 @@ def test_fix_effect_sentence_measures_the_gain_the_fix_removes(tmp_path):
 # ---- the whole report ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("module", ["repro.report.stats", "repro.report.table", "repro.report.claims",
-                                    "repro.report.render", "repro.figures.fig2_lm_bpb", "repro.figures.sp_capacity",
+                                    "repro.report.render", "repro.figures.fig1_architecture", "repro.figures.fig2_lm_bpb", "repro.figures.sp_capacity",
                                     "repro.report.quantities", "repro.triple_audit", "repro.report.fix_effect",
                                     "repro.figures.fig3_throughput", "repro.report.train_step_table",
-                                    "repro.slot_capacity", "repro.report.variables"])
+                                    "repro.slot_capacity", "repro.report.variables", "repro.report.captions"])
 def test_every_step_has_a_command_line(module):
     result = subprocess.run([sys.executable, "-m", module, "--help"], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -462,8 +467,9 @@ def test_report_renders_and_compiles_to_pdf(tmp_path, paper_config):
         inputs = [str(results / f"{experiment}.csv") for experiment in table_experiments(paper_config, name)]
         table.main(["--spec", json.dumps(table_spec(paper_config, name)), "--metrics", *inputs,
                     "--reported", str(PAPER / "reported.csv"), "--template", str(TEMPLATES / "comparison_table.tex.j2"),
-                    "--out", str(tables[name])])
-    figures = {"fig2_lm_bpb": paper / "figures" / "fig2_lm_bpb.pdf", "sp_capacity": paper / "figures" / "sp_capacity.pdf"}
+                    "--out", str(tables[name]), "--out-csv", str(results / f"{name}_table.csv")])
+    figures = {name: paper / "figures" / f"{name}.pdf" for name in ("fig1_architecture", "fig2_lm_bpb", "sp_capacity")}
+    fig1_architecture.main(["--out-pdf", str(figures["fig1_architecture"]), "--out-png", str(tmp_path / "fig1.png")])
     fig2_lm_bpb.main(["--metrics", str(results / "lm.csv"), "--reported", str(PAPER / "reported.csv"),
                       *figure2_arguments(paper_config), "--out-pdf", str(figures["fig2_lm_bpb"]), "--out-png", str(tmp_path / "fig2.png")])
     slot_capacity.main(["--pairs", "4", "6", "8", "--slots", "4", "32", "--merge-threshold", "0.85", "--strength-floor", "0.05",
@@ -501,13 +507,14 @@ def test_report_renders_and_compiles_to_pdf(tmp_path, paper_config):
     claims.main(["--claims", json.dumps(paper_claims),
                  "--metrics", str(results / "metrics.csv"),
                  "--reported", str(PAPER / "reported.csv"), "--template", str(TEMPLATES / "claims_table.tex.j2"),
-                 "--out-csv", str(results / "claims.csv"), "--out-tex", str(paper / "tables" / "claims.tex")])
+                 "--caption", paper_config["report"]["claims"]["caption"], "--out-csv", str(results / "claims.csv"), "--out-tex", str(paper / "tables" / "claims.tex")])
     main_tex = paper / "build" / "main.tex"
     render.main(["--template", str(TEMPLATES / "main.tex.j2"), "--provenance", str(results / "provenance.json"),
                  "--claims", str(results / "claims.csv"), "--claims-table", str(paper / "tables" / "claims.tex"),
                  "--variables", str(paper / "build" / "variables.tex"),
                  *[f"--table={name}={path}" for name, path in tables.items()],
-                 *[f"--figure={name}={path}" for name, path in figures.items()], "--out", str(main_tex)])
+                 *[f"--figure={name}={path}" for name, path in figures.items()],
+                 "--captions", json.dumps(captions.figure_captions(paper_config)), "--out", str(main_tex)])
 
     source = main_tex.read_text()
     assert latex.escape(deviation) in source
@@ -516,7 +523,8 @@ def test_report_renders_and_compiles_to_pdf(tmp_path, paper_config):
         assert f"\\input{{../tables/{name}.tex}}" in source
     for name in figures:
         assert f"{{../figures/{name}.pdf}}" in source
-    for script in ("repro.report.table", "repro.figures.fig2\\_lm\\_bpb", "repro.figures.sp\\_capacity",
+        assert f"\\caption{{{captions.figure_captions(paper_config)[name]}}}" in source
+    for script in ("repro.report.table", "repro.figures.fig1\\_architecture", "repro.figures.fig2\\_lm\\_bpb", "repro.figures.sp\\_capacity",
                    "repro.report.claims", "repro.triple\\_audit", "repro.figures.fig3\\_throughput",
                    "repro.report.train\\_step\\_table"):
         assert script in source

@@ -178,13 +178,14 @@ def main(argv=None) -> None:
     parser.add_argument("--metrics", required=True, type=Path, help="results/metrics.csv (all experiments)")
     parser.add_argument("--reported", required=True, type=Path, help="paper/reported.csv")
     parser.add_argument("--template", required=True, type=Path, help="paper/templates/claims_table.tex.j2")
+    parser.add_argument("--caption", required=True, help="the table's caption (LaTeX)")
     parser.add_argument("--out-csv", required=True, type=Path, help="results/claims.csv")
     parser.add_argument("--out-tex", required=True, type=Path, help="paper/tables/claims.tex")
     args = parser.parse_args(argv)
     results = evaluate(json.loads(args.claims), pd.read_csv(args.metrics), Reported(args.reported))
     args.out_csv.parent.mkdir(parents=True, exist_ok=True)
     results.to_csv(args.out_csv, index=False)
-    latex.render(args.template, args.out_tex, rows=table_rows(results))
+    latex.render(args.template, args.out_tex, caption=latex.Latex(args.caption), rows=table_rows(results))
 
 
 if __name__ == "__main__":

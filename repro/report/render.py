@@ -1,5 +1,6 @@
 """Render the report's LaTeX source: provenance, the generated tables and figures (by name; the
-template refers to `tables.<name>` and `figures.<name>`), the claims with a count of their verdicts,
+template refers to `tables.<name>` and `figures.<name>`), the figures' captions (`captions.<name>`,
+repro.report.captions), the claims with a count of their verdicts,
 and the variables file (repro.report.variables) whose macros state every number of the prose. Paths
 to the generated files are written relative to the output's folder, so `latexmk -cd` on the output
 compiles it."""
@@ -47,6 +48,7 @@ def main(argv=None) -> None:
                         help="a generated table (.tex); repeat for each")
     parser.add_argument("--figure", type=_named, action="append", default=[], metavar="NAME=PATH",
                         help="a generated figure (.pdf); repeat for each")
+    parser.add_argument("--captions", required=True, help="JSON {figure name: LaTeX caption}, from repro.report.captions")
     parser.add_argument("--out", required=True, type=Path, help="paper/build/main.tex")
     args = parser.parse_args(argv)
     provenance = json.loads(args.provenance.read_text())
@@ -57,6 +59,7 @@ def main(argv=None) -> None:
         verdict_counts=verdict_counts(pd.read_csv(args.claims)),
         tables={name: _relative(path, args.out) for name, path in args.table},
         figures={name: _relative(path, args.out) for name, path in args.figure},
+        captions={name: latex.Latex(caption) for name, caption in json.loads(args.captions).items()},
         claims_table=_relative(args.claims_table, args.out),
         variables=_relative(args.variables, args.out),
     )
