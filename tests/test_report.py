@@ -575,6 +575,11 @@ def planned(work: Path) -> set:
             for path in line.split("output:", 1)[1].split(",")}
 
 
+def captions_of(work: Path) -> dict:
+    """The HTML report's caption files of the smoke config: they state the variables, so they follow them."""
+    return captions.caption_files(load(work / "config" / "config.yaml", work / "config" / "smoke.yaml"))
+
+
 def edit(path: Path) -> None:
     path.write_text(path.read_text() + "\n# edited\n")
 
@@ -589,6 +594,7 @@ def test_a_capacity_figure_edit_redraws_it_from_the_csv_without_rerunning_the_si
 @pytest.mark.slow
 def test_a_simulation_edit_reruns_it_and_what_reads_its_csv(touched_smoke_dag):
     edit(touched_smoke_dag / "repro" / "slot_capacity.py")
+    caption_rst = {f"results/report_captions/{name}.rst" for name in captions_of(touched_smoke_dag)}
     assert planned(touched_smoke_dag) == {"results/audit/slot_capacity.csv", "paper/figures/sp_capacity.pdf",
                                           "paper/figures/sp_capacity.png", "paper/build/variables.tex",
-                                          "paper/build/main.tex", "paper/build/main.pdf"}
+                                          "paper/build/main.tex", "paper/build/main.pdf"} | caption_rst
