@@ -85,7 +85,7 @@ def test_smoke_dag_builds_the_report(workdir):
 
 
 def test_html_report_holds_every_figure_table_and_the_claims(workdir):
-    result = snakemake(workdir, "--report", "report.zip")
+    result = snakemake(workdir, "--cores", "1", "--report", "report.zip")
     assert result.returncode == 0, result.stdout + result.stderr
     with zipfile.ZipFile(workdir / "report.zip") as archive:
         held = {Path(name).name for name in archive.namelist()}
