@@ -9,6 +9,9 @@ min_version("8.0")
 configfile: "config/config.yaml"
 
 
+report: "workflow/report/workflow.rst"  # snakemake --report report.zip, after a run
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
@@ -24,3 +27,4 @@ rule all:
         "paper/build/main.pdf",
         "results/claims.csv",
         "results/summary.csv",
+        rules.report_captions.output,

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ import yaml
 
 from conftest import REPO, processes_holding, repository_copy
 from repro.config import load, runs, trained_by
+from repro.report.captions import caption_files
 
 pytestmark = pytest.mark.slow  # the smoke DAG end to end
 
@@ -24,6 +26,8 @@ SMOKE_RUNS = {run.directory for run in runs(SMOKE_CONFIG)}
 BENCHMARK_JOBS = {f"results/benchmarks/{variant}.json" for variant in SMOKE_CONFIG["benchmark"]["variants"]}
 BENCHMARK_TABLES = {f"results/benchmarks/{measurement}.{kind}" for measurement in ("throughput", "train_step")
                     for kind in ("csv", "provenance.json")}
+REPORT_CAPTIONS = {f"results/report_captions/{name}.rst" for name in caption_files(SMOKE_CONFIG)}
+FIGURES = ("fig1_architecture", "fig2_lm_bpb", "sp_capacity", "fig3_throughput_local")
 
 
 @pytest.fixture(scope="module")
@@ -66,9 +70,9 @@ def runs_in(outputs: set) -> set:
 def test_smoke_dag_builds_the_report(workdir):
     effects = [f"fix_effect_{name}" for name in SMOKE_CONFIG["report"]["fix_effects"]]
     tables = [f"paper/tables/{name}.tex" for name in [*SMOKE_CONFIG["report"]["tables"], "triple_audit", *effects, "train_step_local"]]
-    figures = [f"paper/figures/{name}.{kind}" for name in ("fig2_lm_bpb", "sp_capacity", "fig3_throughput_local") for kind in ("pdf", "png")]
+    figures = [f"paper/figures/{name}.{kind}" for name in FIGURES for kind in ("pdf", "png")]
     for path in ("paper/build/main.pdf", "paper/build/main.tex", "results/metrics.csv", "results/claims.csv",
-                 *BENCHMARK_TABLES, *BENCHMARK_JOBS, *tables, *figures):
+                 *BENCHMARK_TABLES, *BENCHMARK_JOBS, *tables, *figures, *REPORT_CAPTIONS):
         assert (workdir / path).stat().st_size > 0, path
     assert len(SMOKE_RUNS) == 63 and len(tables) == 14 and len(BENCHMARK_JOBS) == 2
     assert (workdir / "paper/build/main.pdf").read_bytes().startswith(b"%PDF")
@@ -78,6 +82,17 @@ def test_smoke_dag_builds_the_report(workdir):
         assert (workdir / run / "metrics.json").is_file(), run
         for name in ("model.pt", "train.log", "train_benchmark.tsv"):
             assert (workdir / run / name).is_file() == (run in trained), f"{run}/{name}"
+
+
+def test_html_report_holds_every_figure_table_and_the_claims(workdir):
+    result = snakemake(workdir, "--cores", "1", "--report", "report.zip")
+    assert result.returncode == 0, result.stdout + result.stderr
+    with zipfile.ZipFile(workdir / "report.zip") as archive:
+        held = {Path(name).name for name in archive.namelist()}
+        page = next(archive.read(name) for name in archive.namelist() if name.endswith("report.html")).decode()
+    assert {f"{name}.png" for name in FIGURES} | {"claims.csv", "provenance.json", "triple_audit.csv"} <= held
+    assert {f"{name}.csv" for name in SMOKE_CONFIG["report"]["tables"]} <= held
+    assert "Validation bits-per-byte of the byte-level LM pilot" in page  # a caption, as the PDF prints it
 
 
 def test_nothing_to_do_after_a_complete_run(workdir):
@@ -115,8 +130,8 @@ def test_benchmark_change_retimes_only_the_benchmark_and_trains_nothing(workdir)
               "paper/build/main.tex", "paper/build/main.pdf"}
     # The timing jobs rerun (one per variant, all its measurements), and the report, whose variables
     # state the timing protocol; no training, no evaluation.
-    assert outputs == BENCHMARK_JOBS | BENCHMARK_TABLES | report | {"paper/tables/train_step_local.tex",
-                                                                    "paper/build/variables.tex"}
+    assert outputs == BENCHMARK_JOBS | BENCHMARK_TABLES | report | REPORT_CAPTIONS | {"paper/tables/train_step_local.tex",
+                                                                                     "paper/build/variables.tex"}
     extended = {"benchmark": {"variants": ["transformer", "unimatrix_core", "mamba2"]}}
     outputs = planned(workdir, overlay(workdir, "variant.yaml", extended))
     assert runs_in(outputs) == set()

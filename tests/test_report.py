@@ -15,10 +15,11 @@ import pytest
 import yaml
 
 from repro import slot_capacity, triple_audit
-from repro.config import (ConfigError, benchmark_names, reported_numbers, run_modes, slot_ladder, table_experiments,
+from repro.config import (ConfigError, benchmark_names, load, reported_numbers, run_modes, slot_ladder, table_experiments,
                           table_spec, validate_answer, validate_claims)
-from repro.figures import fig2_lm_bpb, fig3_throughput, sp_capacity
-from repro.report import answer, claims, fix_effect, latex, power, quantities, render, stats, table, train_step_table, variables
+from repro.figures import fig1_architecture, fig2_lm_bpb, fig3_throughput, sp_capacity
+from repro.report import (answer, captions, claims, fix_effect, latex, power, quantities, render, stats, table,
+                          train_step_table, variables)
 from repro.report.facts import config_facts
 from repro.report.figure_settings import capacity_figure_arguments, figure2_arguments, slot_capacity_arguments
 from repro.report.reported import Reported
@@ -117,7 +118,7 @@ def test_table_puts_the_paper_value_beside_mean_std_and_n(tmp_path):
     metrics_csv, out = tmp_path / "lm.csv", tmp_path / "tables" / "table1_lm.tex"
     metrics.to_csv(metrics_csv, index=False)
     table.main(["--spec", json.dumps(LM_SPEC), "--metrics", str(metrics_csv), "--reported", str(PAPER / "reported.csv"),
-                "--template", str(TEMPLATES / "comparison_table.tex.j2"), "--out", str(out)])
+                "--template", str(TEMPLATES / "comparison_table.tex.j2"), "--out", str(out), "--out-csv", str(tmp_path / "t1.csv")])
     rows = {line.split(" & ")[0] + "/" + line.split(" & ")[1]: line.split(" & ")
             for line in out.read_text().splitlines() if line.startswith(("Transformer", "UniMatrix"))}
     assert set(rows) == {"Transformer/both", "UniMatrix-Core/faithful", "UniMatrix-Core/corrected"}
@@ -136,6 +137,11 @@ def test_table_puts_the_paper_value_beside_mean_std_and_n(tmp_path):
     assert corrected[5] == f"{core_corrected_bpb[0]:.3f}"  # one seed: no std
     assert corrected[-1].rstrip(" \\") == "1"
     assert "\\caption{LM pilot (paper Table 1).}" in out.read_text()
+    shown = pd.read_csv(tmp_path / "t1.csv", dtype=str).set_index(["model", "mode"])  # the same rows, for the HTML report
+    assert list(shown.index) == [("Transformer", "both"), ("UniMatrix-Core", "faithful"), ("UniMatrix-Core", "corrected")]
+    assert shown.loc[("UniMatrix-Core", "faithful"), ["val_bpb paper", "val_bpb mean", "val_bpb n"]].tolist() == [
+        core[4], f"{statistics.mean(core_bpb):.3f}", "3"]
+    assert shown.loc[("UniMatrix-Core", "faithful"), "val_bpb std"] == f"{statistics.stdev(core_bpb):.3f}"
 
 
 def test_table_groups_take_each_variant_from_its_own_experiment(tmp_path):
@@ -149,7 +155,7 @@ def test_table_groups_take_each_variant_from_its_own_experiment(tmp_path):
         tidy(experiment, {("transformer", "faithful"): {"accuracy_pct": accuracy}}).to_csv(paths[-1], index=False)
     out = tmp_path / "t4.tex"
     table.main(["--spec", json.dumps(spec), "--metrics", *map(str, paths), "--reported", str(PAPER / "reported.csv"),
-                "--template", str(TEMPLATES / "comparison_table.tex.j2"), "--out", str(out)])
+                "--template", str(TEMPLATES / "comparison_table.tex.j2"), "--out", str(out), "--out-csv", str(tmp_path / "t4.csv")])
     lines = out.read_text().splitlines()
     titles = [i for i, line in enumerate(lines) if "\\emph{Original pilot}" in line or "\\emph{No dropout}" in line]
     rows = [line.split(" & ") for line in lines if line.startswith("Transformer")]
@@ -344,7 +350,7 @@ def test_first_page_states_each_headline_failure_and_unexplained_one(tmp_path):
     claim_rows(RESULTS).to_csv(tmp_path / "claims.csv", index=False)
     answer.main(["--claims", str(tmp_path / "claims.csv"), "--answer", json.dumps(sections),
                  "--first-page-template", str(TEMPLATES / "answer.tex.j2"), "--table-template", str(TEMPLATES / "claims_table.tex.j2"),
-                 "--out-first-page", str(out_first), "--out-table", str(out_table)])
+                 "--table-caption", "Every claim.", "--out-first-page", str(out_first), "--out-table", str(out_table)])
     first = out_first.read_text()
     assert first.index("The abstract says a and c.") < first.index("text of a") < first.index("text of c")
     assert "Defect D1: the leak is gone." in first
@@ -355,7 +361,7 @@ def test_first_page_states_each_headline_failure_and_unexplained_one(tmp_path):
     with pytest.raises(SystemExit, match=r"no rows for the headline's claims \['zz'\]"):
         answer.main(["--claims", str(tmp_path / "claims.csv"), "--answer", json.dumps(sections),
                      "--first-page-template", str(TEMPLATES / "answer.tex.j2"), "--table-template", str(TEMPLATES / "claims_table.tex.j2"),
-                     "--out-first-page", str(tmp_path / "x.tex"), "--out-table", str(tmp_path / "y.tex")])
+                     "--table-caption", "Every claim.", "--out-first-page", str(tmp_path / "x.tex"), "--out-table", str(tmp_path / "y.tex")])
     assert not (tmp_path / "x.tex").exists()
 
 
@@ -480,10 +486,11 @@ def test_fix_effect_sentence_measures_the_gain_the_fix_removes(tmp_path):
 # ---- the whole report ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("module", ["repro.report.stats", "repro.report.table", "repro.report.claims", "repro.report.answer",
-                                    "repro.report.render", "repro.figures.fig2_lm_bpb", "repro.figures.sp_capacity",
+                                    "repro.report.render", "repro.figures.fig1_architecture", "repro.figures.fig2_lm_bpb",
+                                    "repro.figures.sp_capacity",
                                     "repro.report.quantities", "repro.triple_audit", "repro.report.fix_effect",
                                     "repro.figures.fig3_throughput", "repro.report.train_step_table",
-                                    "repro.slot_capacity", "repro.report.variables"])
+                                    "repro.slot_capacity", "repro.report.variables", "repro.report.captions"])
 def test_every_step_has_a_command_line(module):
     result = subprocess.run([sys.executable, "-m", module, "--help"], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -532,8 +539,9 @@ def test_report_renders_and_compiles_to_pdf(tmp_path, paper_config):
         inputs = [str(results / f"{experiment}.csv") for experiment in table_experiments(paper_config, name)]
         table.main(["--spec", json.dumps(table_spec(paper_config, name)), "--metrics", *inputs,
                     "--reported", str(PAPER / "reported.csv"), "--template", str(TEMPLATES / "comparison_table.tex.j2"),
-                    "--out", str(tables[name])])
-    figures = {"fig2_lm_bpb": paper / "figures" / "fig2_lm_bpb.pdf", "sp_capacity": paper / "figures" / "sp_capacity.pdf"}
+                    "--out", str(tables[name]), "--out-csv", str(results / f"{name}_table.csv")])
+    figures = {name: paper / "figures" / f"{name}.pdf" for name in ("fig1_architecture", "fig2_lm_bpb", "sp_capacity")}
+    fig1_architecture.main(["--out-pdf", str(figures["fig1_architecture"]), "--out-png", str(tmp_path / "fig1.png")])
     fig2_lm_bpb.main(["--metrics", str(results / "lm.csv"), "--reported", str(PAPER / "reported.csv"),
                       *figure2_arguments(paper_config), "--out-pdf", str(figures["fig2_lm_bpb"]), "--out-png", str(tmp_path / "fig2.png")])
     slot_capacity.main(["--pairs", "4", "6", "8", "--slots", "4", "32", "--merge-threshold", "0.85", "--strength-floor", "0.05",
@@ -574,12 +582,14 @@ def test_report_renders_and_compiles_to_pdf(tmp_path, paper_config):
     answer_sections = validate_answer(yaml.safe_load((PAPER / "claims.yaml").read_text()), paper_claims)
     answer.main(["--claims", str(results / "claims.csv"), "--answer", json.dumps(answer_sections),
                  "--first-page-template", str(TEMPLATES / "answer.tex.j2"), "--table-template", str(TEMPLATES / "claims_table.tex.j2"),
+                 "--table-caption", paper_config["report"]["claims"]["caption"],
                  "--out-first-page", str(tables["answer"]), "--out-table", str(tables["claims"])])
     main_tex = paper / "build" / "main.tex"
     render.main(["--template", str(TEMPLATES / "main.tex.j2"), "--provenance", str(results / "provenance.json"),
                  "--variables", str(paper / "build" / "variables.tex"),
                  *[f"--table={name}={path}" for name, path in tables.items()],
-                 *[f"--figure={name}={path}" for name, path in figures.items()], "--out", str(main_tex)])
+                 *[f"--figure={name}={path}" for name, path in figures.items()],
+                 "--captions", json.dumps(captions.figure_captions(paper_config)), "--out", str(main_tex)])
 
     source = main_tex.read_text()
     assert latex.escape(deviation) in source
@@ -588,7 +598,8 @@ def test_report_renders_and_compiles_to_pdf(tmp_path, paper_config):
         assert f"\\input{{../tables/{name}.tex}}" in source
     for name in figures:
         assert f"{{../figures/{name}.pdf}}" in source
-    for script in ("repro.report.table", "repro.figures.fig2\\_lm\\_bpb", "repro.figures.sp\\_capacity",
+        assert f"\\caption{{{captions.figure_captions(paper_config)[name]}}}" in source
+    for script in ("repro.report.table", "repro.figures.fig1\\_architecture", "repro.figures.fig2\\_lm\\_bpb", "repro.figures.sp\\_capacity",
                    "repro.report.claims", "repro.triple\\_audit", "repro.figures.fig3\\_throughput",
                    "repro.report.train\\_step\\_table"):
         assert script in source
@@ -636,6 +647,11 @@ def planned(work: Path) -> set:
             for path in line.split("output:", 1)[1].split(",")}
 
 
+def captions_of(work: Path) -> dict:
+    """The HTML report's caption files of the smoke config: they state the variables, so they follow them."""
+    return captions.caption_files(load(work / "config" / "config.yaml", work / "config" / "smoke.yaml"))
+
+
 def edit(path: Path) -> None:
     path.write_text(path.read_text() + "\n# edited\n")
 
@@ -650,6 +666,7 @@ def test_a_capacity_figure_edit_redraws_it_from_the_csv_without_rerunning_the_si
 @pytest.mark.slow
 def test_a_simulation_edit_reruns_it_and_what_reads_its_csv(touched_smoke_dag):
     edit(touched_smoke_dag / "repro" / "slot_capacity.py")
+    caption_rst = {f"results/report_captions/{name}.rst" for name in captions_of(touched_smoke_dag)}
     assert planned(touched_smoke_dag) == {"results/audit/slot_capacity.csv", "paper/figures/sp_capacity.pdf",
                                           "paper/figures/sp_capacity.png", "paper/build/variables.tex",
-                                          "paper/build/main.tex", "paper/build/main.pdf"}
+                                          "paper/build/main.tex", "paper/build/main.pdf"} | caption_rst

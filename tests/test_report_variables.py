@@ -54,9 +54,9 @@ def test_the_scan_finds_a_typed_number_beside_allowed_ones():
 
 
 def test_every_macro_the_report_uses_is_a_variable_and_every_variable_is_used(paper_config):
-    """In the templates and in the LaTeX of the config's tables (captions, group titles, column labels)."""
-    tables = yaml.safe_dump(paper_config["report"]["tables"])
-    used = set(re.findall(r"\\([A-Z][A-Za-z]+)", (TEMPLATES / "main.tex.j2").read_text() + tables))
+    """In the templates and in the LaTeX of the config's tables (captions, group titles, column labels) and figure captions."""
+    config_latex = yaml.safe_dump([paper_config["report"]["tables"], paper_config["report"]["figures"]])
+    used = set(re.findall(r"\\([A-Z][A-Za-z]+)", (TEMPLATES / "main.tex.j2").read_text() + config_latex))
     measured = variables.measured_facts(capacity_frame({4: 19, 6: 23, 8: 27}), 49)
     assert used == set(facts.config_facts(paper_config, REPORTED)) | set(measured)
 

@@ -70,6 +70,7 @@ def main(argv=None) -> None:
                         help="the first page's sections of paper/claims.yaml as JSON, as repro.config.validate_answer returns them")
     parser.add_argument("--first-page-template", required=True, type=Path, help="paper/templates/answer.tex.j2")
     parser.add_argument("--table-template", required=True, type=Path, help="paper/templates/claims_table.tex.j2")
+    parser.add_argument("--table-caption", required=True, help="the table's caption (LaTeX), config report.claims.caption")
     parser.add_argument("--out-first-page", required=True, type=Path, help="paper/tables/answer.tex")
     parser.add_argument("--out-table", required=True, type=Path, help="paper/tables/claims.tex")
     args = parser.parse_args(argv)
@@ -79,7 +80,8 @@ def main(argv=None) -> None:
         raise SystemExit(f"error: {args.claims} has no rows for the headline's claims {sorted(missing)}")
     latex.render(args.first_page_template, args.out_first_page, headline=headline(results, answer["headline"]),
                  counts=verdict_counts(results), verdicts=VERDICTS, failures=failures(results, answer["explanations"]))
-    latex.render(args.table_template, args.out_table, rows=side_by_side(results), verdicts=VERDICTS)
+    latex.render(args.table_template, args.out_table, caption=latex.Latex(args.table_caption), rows=side_by_side(results),
+                 verdicts=VERDICTS)
 
 
 if __name__ == "__main__":

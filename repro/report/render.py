@@ -1,5 +1,7 @@
 """Render the report's LaTeX source: provenance, the generated tables and figures (by name; the
-template refers to `tables.<name>` and `figures.<name>`), and the variables file (repro.report.variables) whose macros state every number of the prose. Paths
+template refers to `tables.<name>` and `figures.<name>`), the figures' captions (`captions.<name>`,
+repro.report.captions), and the variables file (repro.report.variables) whose macros state every
+number of the prose. Paths
 to the generated files are written relative to the output's folder, so `latexmk -cd` on the output
 compiles it."""
 import argparse
@@ -30,6 +32,7 @@ def main(argv=None) -> None:
                         help="a generated table (.tex); repeat for each")
     parser.add_argument("--figure", type=_named, action="append", default=[], metavar="NAME=PATH",
                         help="a generated figure (.pdf); repeat for each")
+    parser.add_argument("--captions", required=True, help="JSON {figure name: LaTeX caption}, from repro.report.captions")
     parser.add_argument("--out", required=True, type=Path, help="paper/build/main.tex")
     args = parser.parse_args(argv)
     provenance = json.loads(args.provenance.read_text())
@@ -39,6 +42,7 @@ def main(argv=None) -> None:
         library_versions=sorted(provenance["library_versions"].items()),
         tables={name: _relative(path, args.out) for name, path in args.table},
         figures={name: _relative(path, args.out) for name, path in args.figure},
+        captions={name: latex.Latex(caption) for name, caption in json.loads(args.captions).items()},
         variables=_relative(args.variables, args.out),
     )
 

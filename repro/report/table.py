@@ -7,7 +7,8 @@ The table spec is JSON: {"caption", "label", "columns": [{"metric", "label", "fo
 the block. A column's `paper_metric` names the paper's metric when it differs from ours. `caption`, column `label`s and group `title`s are LaTeX; every other
 string is escaped. A row's `mode` is `faithful`,
 `corrected` or `both` (a variant without a defect: its faithful runs stand for both modes).
-`format` is a Python format string such as "{:.3f}"."""
+`format` is a Python format string such as "{:.3f}". Beside the LaTeX, the same rows as CSV (for
+Snakemake's HTML report, which cannot show LaTeX): one line per row, each column's cells under its metric."""
 import argparse
 import json
 from pathlib import Path
@@ -55,6 +56,19 @@ def table_context(spec: dict, metrics: pd.DataFrame, reported: Reported) -> dict
     }
 
 
+def table_frame(spec: dict, context: dict) -> pd.DataFrame:
+    """The rows the LaTeX table shows, with their group's experiments, formatted as the table formats them."""
+    lines = []
+    for group_spec, group in zip(spec["groups"], context["groups"]):
+        for row in group["rows"]:
+            line = {"experiment": group_spec["experiment"], "paper_experiment": group_spec["paper_experiment"],
+                    "model": row["label"], "mode": row["mode"]}
+            for column, cell in zip(spec["columns"], row["cells"]):
+                line.update({f"{column['metric']} {part}": cell[part] for part in ("paper", "mean", "std", "n")})
+            lines.append(line)
+    return pd.DataFrame(lines)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--spec", required=True, help="the table spec as a JSON string")
@@ -63,10 +77,14 @@ def main(argv=None) -> None:
     parser.add_argument("--reported", required=True, type=Path, help="paper/reported.csv")
     parser.add_argument("--template", required=True, type=Path, help="paper/templates/comparison_table.tex.j2")
     parser.add_argument("--out", required=True, type=Path, help="the .tex table to write")
+    parser.add_argument("--out-csv", required=True, type=Path, help="the same rows as CSV")
     args = parser.parse_args(argv)
     metrics = pd.concat([pd.read_csv(path) for path in args.metrics], ignore_index=True)
-    context = table_context(json.loads(args.spec), metrics, Reported(args.reported))
+    spec = json.loads(args.spec)
+    context = table_context(spec, metrics, Reported(args.reported))
     latex.render(args.template, args.out, **context)
+    args.out_csv.parent.mkdir(parents=True, exist_ok=True)
+    table_frame(spec, context).to_csv(args.out_csv, index=False)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,11 @@
 # Tables, figures and claims read only the tidy metrics; nothing here reaches back to a run.
+# Outputs marked report(...) make Snakemake's HTML report (snakemake --report), with the PDF's captions.
+from repro.report.captions import caption_files, figure_captions
 from repro.report.facts import config_facts
 from repro.report.figure_settings import capacity_figure_arguments, figure2_arguments
+
+CAPTION_FILES = caption_files(config)
+CAPTIONS = "../../results/report_captions"  # rule report_captions writes them; report() paths start at this file
 
 
 rule table:
@@ -10,7 +15,8 @@ rule table:
         template="paper/templates/comparison_table.tex.j2",
         code="repro/report/table.py",
     output:
-        "paper/tables/{table}.tex",
+        tex="paper/tables/{table}.tex",
+        csv=report("results/report_tables/{table}.csv", caption=f"{CAPTIONS}/table.rst", category="Tables", subcategory="{table}"),
     params:
         spec=lambda wildcards: as_json(table_spec(config, wildcards.table)),
     log:
@@ -19,20 +25,21 @@ rule table:
         python_step(
             "repro.report.table",
             ["--spec", params.spec, "--metrics", *input.metrics, "--reported", input.reported,
-             "--template", input.template, "--out", output[0]],
+             "--template", input.template, "--out", output.tex, "--out-csv", output.csv],
             log[0],
         )
 
 
 rule triple_audit_table:
     input:
-        quantities=rules.triple_audit.output[0],
+        quantities=report(rules.triple_audit.output[0], caption=f"{CAPTIONS}/triple_audit.rst", category="Tables",
+                          subcategory="triple_audit"),
         template="paper/templates/quantities_table.tex.j2",
         code="repro/report/quantities.py",
     output:
         "paper/tables/triple_audit.tex",
     params:
-        caption="Audit of the triple benchmark, measured on its generator (spec \\S5.2.5, D4).",
+        caption=config["report"]["triple_audit"]["caption"],
     log:
         "results/logs/triple_audit_table.log",
     run:
@@ -66,6 +73,19 @@ rule fix_effect:
         )
 
 
+rule figure1_architecture:
+    input:
+        code="repro/figures/fig1_architecture.py",
+    output:
+        pdf="paper/figures/fig1_architecture.pdf",
+        png=report("paper/figures/fig1_architecture.png", caption=f"{CAPTIONS}/fig1_architecture.rst", category="Figures",
+                   subcategory="fig1_architecture"),
+    log:
+        "results/logs/figure1_architecture.log",
+    run:
+        python_step("repro.figures.fig1_architecture", ["--out-pdf", output.pdf, "--out-png", output.png], log[0])
+
+
 rule figure2_lm_bpb:
     input:
         metrics=f"results/metrics/{config['report']['figures']['fig2_lm_bpb']['experiment']}.csv",
@@ -73,7 +93,8 @@ rule figure2_lm_bpb:
         code="repro/figures/fig2_lm_bpb.py",
     output:
         pdf="paper/figures/fig2_lm_bpb.pdf",
-        png="paper/figures/fig2_lm_bpb.png",
+        png=report("paper/figures/fig2_lm_bpb.png", caption=f"{CAPTIONS}/fig2_lm_bpb.rst", category="Figures",
+                   subcategory="fig2_lm_bpb"),
     params:
         settings=figure2_arguments(config),
     log:
@@ -95,7 +116,8 @@ rule figure_sp_capacity:
         code="repro/figures/sp_capacity.py",
     output:
         pdf="paper/figures/sp_capacity.pdf",
-        png="paper/figures/sp_capacity.png",
+        png=report("paper/figures/sp_capacity.png", caption=f"{CAPTIONS}/sp_capacity.rst", category="Figures",
+                   subcategory="sp_capacity"),
     params:
         settings=capacity_figure_arguments(config),
     log:
@@ -139,7 +161,8 @@ rule figure3_throughput:
         code="repro/figures/fig3_throughput.py",
     output:
         pdf="paper/figures/fig3_throughput_{result_set}.pdf",
-        png="paper/figures/fig3_throughput_{result_set}.png",
+        png=report("paper/figures/fig3_throughput_{result_set}.png", caption=f"{CAPTIONS}/fig3_throughput.rst",
+                   category="Figures", subcategory="fig3_throughput_{result_set}"),
     params:
         names=json.dumps(benchmark_names(config)),  # in the config's order: it sets the colours
     log:
@@ -179,7 +202,7 @@ rule claims:
         reported="paper/reported.csv",
         code=["repro/report/claims.py", "repro/report/verdict.py", "repro/report/power.py"],
     output:
-        "results/claims.csv",
+        report("results/claims.csv", caption=f"{CAPTIONS}/claims.rst", category="Claims and provenance"),
     params:
         claims=as_json(CLAIMS),  # expanded and checked with the config (common.smk)
     log:
@@ -204,13 +227,15 @@ rule answer:
         table="paper/tables/claims.tex",
     params:
         answer=as_json(ANSWER),  # the first page's sections of paper/claims.yaml, checked with the config (common.smk)
+        caption=config["report"]["claims"]["caption"],
     log:
         "results/logs/answer.log",
     run:
         python_step(
             "repro.report.answer",
             ["--claims", input.claims, "--answer", params.answer, "--first-page-template", input.first_page_template,
-             "--table-template", input.table_template, "--out-first-page", output.first_page, "--out-table", output.table],
+             "--table-template", input.table_template, "--table-caption", params.caption, "--out-first-page", output.first_page,
+             "--out-table", output.table],
             log[0],
         )
 
@@ -218,11 +243,11 @@ rule answer:
 rule render_report:
     input:
         template="paper/templates/main.tex.j2",
-        provenance="results/provenance.json",
+        provenance=report("results/provenance.json", caption="../report/provenance.rst", category="Claims and provenance"),
         tables=[*expand("paper/tables/{table}.tex", table=TABLES), rules.triple_audit_table.output[0], *rules.answer.output,
                 *expand("paper/tables/fix_effect_{effect}.tex", effect=config["report"]["fix_effects"]),
                 *expand("paper/tables/train_step_{result_set}.tex", result_set=RESULT_SETS)],
-        figures=[rules.figure2_lm_bpb.output.pdf, rules.figure_sp_capacity.output.pdf,
+        figures=[rules.figure1_architecture.output.pdf, rules.figure2_lm_bpb.output.pdf, rules.figure_sp_capacity.output.pdf,
                  *expand("paper/figures/fig3_throughput_{result_set}.pdf", result_set=RESULT_SETS)],
         variables=rules.report_variables.output[0],
         code="repro/report/render.py",
@@ -231,14 +256,14 @@ rule render_report:
     params:
         tables=lambda wildcards, input: [f"--table={Path(path).stem}={path}" for path in input.tables],
         figures=lambda wildcards, input: [f"--figure={Path(path).stem}={path}" for path in input.figures],
+        captions=lambda wildcards: json.dumps(figure_captions(config)),  # a function: its braces are not wildcards
     log:
         "results/logs/render_report.log",
     run:
         python_step(
             "repro.report.render",
             ["--template", input.template, "--provenance", input.provenance, "--variables", input.variables,
-             *params.tables, *params.figures,
-             "--out", output[0]],
+             *params.tables, *params.figures, "--captions", params.captions, "--out", output[0]],
             log[0],
         )
 
@@ -258,6 +283,25 @@ rule compile_report:
         "../../environment.yml"
     shell:
         "latexmk -pdf -interaction=nonstopmode -halt-on-error -cd {input.tex} > {log} 2>&1"
+
+
+# The captions of the HTML report, as plain text with the variables the PDF prints filled in.
+rule report_captions:
+    input:
+        variables=rules.report_variables.output[0],
+        code="repro/report/captions.py",
+    output:
+        expand("results/report_captions/{name}.rst", name=CAPTION_FILES),
+    params:
+        captions=lambda wildcards: as_json(CAPTION_FILES),
+    log:
+        "results/logs/report_captions.log",
+    run:
+        python_step(
+            "repro.report.captions",
+            ["--captions", params.captions, "--variables", input.variables, "--out-dir", Path(output[0]).parent],
+            log[0],
+        )
 
 
 rule summarize:
