@@ -21,8 +21,8 @@ import traceback
 # Importing these imports torch, the models and the tasks: what every training and evaluation needs.
 PRELOADED = ["repro.train", "repro.evaluate"]
 
-_server = multiprocessing.get_context("forkserver")
-_server.set_forkserver_preload(PRELOADED)
+SERVER = multiprocessing.get_context("forkserver")
+SERVER.set_forkserver_preload(PRELOADED)
 
 
 class StepFailed(RuntimeError):
@@ -40,7 +40,7 @@ def run_here(module: str, argv: list, log: str) -> None:
 def run_forked(module: str, argv: list, log: str) -> None:
     """`run_here` in a fresh process forked from the server of PRELOADED. Raises StepFailed when the
     step fails or its process is killed."""
-    process = _server.Process(target=_forked_main, args=(module, argv, log), name=f"python -m {module}")
+    process = SERVER.Process(target=_forked_main, args=(module, argv, log), name=f"python -m {module}")
     process.start()
     process.join()
     if process.exitcode < 0:
