@@ -27,6 +27,13 @@ def write_csv_atomically(frame, path) -> None:
     _replace_into(path, lambda temporary: frame.to_csv(temporary, index=False))
 
 
+def print_and_write(frame, out=None) -> None:
+    """A command's table on the console, and as CSV in `out` when given."""
+    print(frame.to_string(index=False))
+    if out is not None:
+        write_csv_atomically(frame, out)
+
+
 def load_data(pairs: list) -> dict:
     """Data streams from ROLE=PATH arguments, e.g. ['train=data/wikitext2/train_stream.pt']."""
     data = {}

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from repro.artifacts import print_and_write
+
 
 def job_seconds(results: Path) -> pd.DataFrame:
     rows = []
@@ -31,10 +33,7 @@ def main(argv=None) -> None:
     parser.add_argument("--out", type=Path, help="also write the table as CSV")
     args = parser.parse_args(argv)
     table = job_seconds(args.results)
-    print(table.to_string(index=False))
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(args.out, index=False)
+    print_and_write(table, args.out)
 
 
 if __name__ == "__main__":

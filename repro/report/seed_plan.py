@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from repro.artifacts import print_and_write
 from repro.config import load
 from repro.report.claims import INTERVAL_KINDS
 from repro.report.power import CANNOT_BE_DECIDED, seeds_to_decide
@@ -65,10 +66,7 @@ def main(argv=None) -> None:
     parser.add_argument("--out", type=Path, help="also write the plan as CSV")
     args = parser.parse_args(argv)
     result = plan(pd.read_csv(args.claims), load(*args.config), args.max_seeds)
-    print(result.to_string(index=False))
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        result.to_csv(args.out, index=False)
+    print_and_write(result, args.out)
 
 
 if __name__ == "__main__":
