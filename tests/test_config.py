@@ -200,3 +200,13 @@ def test_benchmark_sweeps_follow_the_paper_and_extend_only_the_fast_forms(paper_
 def test_a_benchmark_setting_changes_no_training_settings(paper_config):
     edited = broken(paper_config, lambda c: c["benchmark"].update(repeats=3, variants=["transformer"], baseline="transformer"))
     assert all(train_settings(paper_config, run) == train_settings(edited, run) for run in runs(paper_config))
+
+
+def test_the_cpu_overlay_caps_recipes_to_a_prefix_of_their_planned_seeds(paper_config):
+    cpu = load(REPO / "config" / "config.yaml", REPO / "config" / "cpu.yaml")
+    capped = {name for name in paper_config["recipes"] if cpu["recipes"][name]["seeds"] != paper_config["recipes"][name]["seeds"]}
+    assert capped == {"R-LM", "R-LM-64", "R-LM-T120", "R-AR", "R-AR0", "R-ABL"}
+    for name in capped:
+        planned, kept = paper_config["recipes"][name]["seeds"], cpu["recipes"][name]["seeds"]
+        assert 3 <= len(kept) < len(planned) and kept == planned[:len(kept)]
+    assert len(runs(cpu)) < len(runs(paper_config))
