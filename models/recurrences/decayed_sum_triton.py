@@ -86,8 +86,10 @@ def _backward(Q, K, QK_B, QK_H, QK_T, V, W, LOG_RHO, STATES, DY, DQ, DK_OUT, DV_
     """Chunks from the last, carrying dS. With G the in-chunk cumulative log ρ and S_in the state
     entering the chunk, log ρ_u is in the decay of every pair s < u ≤ t, so
 
-        ∂L/∂log ρ_u = Σ_{t≥u} Σ_{s<u} e^{G_t-G_s} w_s (dy_t·v_s)(q_t·k_s) + Σ_{t≥u} e^{G_t} dy_t·(S_inᵀ q_t)
-                    + Σ_{s<u} e^{G_last-G_s} w_s k_sᵀ dS v_s + e^{G_last} ⟨dS, S_in⟩,
+        ∂L/∂log ρ_u = Σ_{t≥u} Σ_{s<u} e^{G_t-G_s} w_s (dy_t·v_s)(q_t·k_s)
+                    + Σ_{t≥u} e^{G_t} dy_t·(S_inᵀ q_t)
+                    + Σ_{s<u} e^{G_last-G_s} w_s k_sᵀ dS v_s
+                    + e^{G_last} ⟨dS, S_in⟩,
 
     sums of products of decays, every exponent ≤ 0: no division by ρ and no difference of large sums.
     dq and dk are written per head (B, H, T, Dk); the caller sums them over shared heads."""
@@ -119,7 +121,7 @@ def _backward(Q, K, QK_B, QK_H, QK_T, V, W, LOG_RHO, STATES, DY, DQ, DK_OUT, DV_
         read = from_start * tl.sum(dy * dot(q, entering), 1)  # e^{G_t} dy_t·(S_inᵀ q_t)
         written = w * to_end * tl.sum(k_grad * v, 1)  # e^{G_last-G_s} w_s k_sᵀ dS v_s
         dlog_rho = pairs + tl.sum(tl.where(until, read[:, None], 0.0), 0)
-        dlog_rho += tl.sum(tl.where(until, 0.0, written[:, None]), 0) + across * tl.sum(tl.sum(grad * entering, 1), 0)
+        dlog_rho += tl.sum(before * written[:, None], 0) + across * tl.sum(tl.sum(grad * entering, 1), 0)
 
         qk_at = (token * DK)[:, None] + rows[None, :]
         qk_ok = t_ok[:, None] & (rows < DK)[None, :]
