@@ -1,6 +1,7 @@
 """The Acceleration record: resolved from the config and the device in one place
 (repro/acceleration.py), and a model built with its defaults is plain PyTorch, every recurrence in
 its per-token definition and torch's dropout, while a model built with a record uses what it names."""
+import importlib
 import importlib.util
 from pathlib import Path
 
@@ -18,11 +19,15 @@ from models.recurrences.ssd import chunk as ssd_chunk
 from repro.acceleration import acceleration_for
 from repro.tasks import triple
 
+from kernels import require_triton
+
 VARIANTS = yaml.safe_load((Path(__file__).parents[1] / "config" / "config.yaml").read_text())["variants"]
 ONE_PER_FAMILY = {v["family"]: name for name, v in reversed(list(VARIANTS.items()))}
 FAST_FORMS = [(matrix_state_chunk, "matrix_state"), (pair_memory_chunk, "running_state"),
               (pair_memory_chunk, "dense_memory"), (pair_memory_chunk, "slot_memory"), (ssd_chunk, "ssd"),
               (gated_chunk, "gated_recurrence")]
+TRITON_FORMS = [("matrix_state", "matrix_state"), ("pair_memory", "running_state"), ("pair_memory", "dense_memory"),
+                ("pair_memory", "slot_memory"), ("ssd", "ssd")]  # (folder, function) of each triton.py
 SETTINGS = {"recurrence": "fast", "cuda_graphs": True, "flush_denormals": True, "threads": 1}
 
 
@@ -37,10 +42,11 @@ def _train_step(name, acceleration):
     (output[0] if classifier else output).square().mean().backward()
 
 
-def _record_calls(monkeypatch):
-    """Every call of a fast form or of a NumPy mask, by name, recorded (and then run)."""
+def _record_calls(monkeypatch, functions=(*FAST_FORMS, (models.dropout, "keep_mask"))):
+    """Every call of one of `functions` ((module, name) pairs: by default the fast forms and the
+    NumPy mask), by name, recorded (and then run)."""
     calls = []
-    for module, name in [*FAST_FORMS, (models.dropout, "keep_mask")]:
+    for module, name in functions:
         original = getattr(module, name)
         monkeypatch.setattr(module, name, lambda *a, _f=original, _n=name, **k: calls.append(_n) or _f(*a, **k))
     return calls
@@ -59,6 +65,16 @@ def test_a_record_switches_its_forms_on(family, monkeypatch):
     calls = _record_calls(monkeypatch)
     _train_step(ONE_PER_FAMILY[family], Acceleration(recurrence="chunk", numpy_dropout=True))
     assert "keep_mask" in calls and set(calls) - {"keep_mask"}
+
+
+@pytest.mark.parametrize("family", ["unimatrix", "triple_latent", "mamba2"])
+def test_a_triton_record_takes_the_kernels(family, monkeypatch):
+    """A record with Triton on reaches each family's kernels (through Triton's interpreter on a CPU)."""
+    require_triton()
+    calls = _record_calls(monkeypatch, [(importlib.import_module(f"models.recurrences.{folder}.triton"), name)
+                                        for folder, name in TRITON_FORMS])
+    _train_step(ONE_PER_FAMILY[family], Acceleration(recurrence="chunk", triton=True))
+    assert calls
 
 
 def test_cpu_run_resolves_to_chunks_numpy_masks_and_no_graphs():

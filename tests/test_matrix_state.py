@@ -6,8 +6,6 @@ The kernels (triton.py, triton_guarded.py) run compiled on CUDA; elsewhere Trito
 runs the same kernels on the CPU (conftest.py sets TRITON_INTERPRET=1 there), so CI checks them."""
 
 import functools
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,8 @@ from models.recurrences.decayed_sum import CHUNK
 from models.recurrences.matrix_state import chunk, naive
 from models.recurrences.matrix_state.guarded_loop import guarded_state_loop
 from models.recurrences.matrix_state.writes import state_writes, write_factors
+
+from kernels import DEVICE, require_triton
 
 matrix_state_reference = naive.matrix_state
 FORMS = {"naive": Acceleration(recurrence="naive"), "chunk": Acceleration(recurrence="chunk")}
@@ -172,24 +172,14 @@ def test_model_fast_equals_reference(name, mode):
 
 # The Triton kernel
 
-DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def _require_triton():
-    if importlib.util.find_spec("triton") is None:
-        if sys.platform != "linux":  # no Triton build, and no CUDA run of the kernels, on macOS
-            pytest.skip(f"Triton has no build for {sys.platform}")
-        pytest.fail("Triton is not installed: bin/setup installs it (its interpreter runs these tests on a CPU)")
-
-
 def _kernel():
-    _require_triton()
+    require_triton()
     from models.recurrences.matrix_state.triton import matrix_state_kernel
     return lambda q, k, v, rho, state0, delta=None, mix=None: matrix_state_kernel(q, k, v, rho, state0)
 
 
 def _guarded_kernel():
-    _require_triton()
+    require_triton()
     from models.recurrences.matrix_state.triton_guarded import guarded_state_kernel
     return lambda q, k, v, rho, state0, delta=None, mix=None: guarded_state_kernel(
         state_writes(k, v, rho, delta, mix), rho, q, state0)
@@ -239,7 +229,7 @@ def test_fast_forms_through_the_record(triton):
     chunked form and the guard the guarded kernel; without, the chunked form and the guarded loop.
     All equal the reference."""
     if triton:
-        _require_triton()
+        require_triton()
     fast = matrix_state.form(Acceleration(recurrence="chunk", triton=triton)).matrix_state
     for with_mix in (False, True):
         _assert_matches_reference(fast, _inputs(70, with_mix, "random"))

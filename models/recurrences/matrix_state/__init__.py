@@ -6,14 +6,9 @@ the dtype."""
 from types import ModuleType
 
 from models.acceleration import Acceleration
-from models.recurrences.matrix_state import chunk, naive
+from models.recurrences.forms import pick
 
 
 def form(acceleration: Acceleration = Acceleration()) -> ModuleType:
     """The module whose matrix_state the run uses."""
-    if acceleration.recurrence == "naive":
-        return naive
-    if acceleration.triton:
-        from models.recurrences.matrix_state import triton  # imports Triton: only where the runtime found it
-        return triton
-    return chunk
+    return pick(__name__, acceleration)

@@ -37,11 +37,7 @@ from models.recurrences.decayed_sum import CHUNK
 from models.recurrences.matrix_state import chunk
 from models.recurrences.matrix_state.triton_guarded import guarded_state_kernel
 from models.recurrences.matrix_state.writes import check, state_writes
-
-
-@triton.jit
-def _dot(a, b):  # float32 products in float32 (Triton would take TF32 tensor cores: ~1e-3 error)
-    return tl.dot(a, b, input_precision="ieee")
+from models.recurrences.triton_blocks import decay, dot
 
 
 @triton.jit
@@ -64,11 +60,6 @@ def _chunk(Q, K, V, RHO, IN_B, IN_T, RHO_B, RHO_T, b, h, c0, T, H, S: tl.constex
 
 
 @triton.jit
-def _decay(later, earlier, keep):  # exp(later - earlier) where keep, else 0; exponent clamped as in decay_matrix
-    return tl.where(keep, tl.exp(tl.minimum(tl.maximum(later - earlier, -80.0), 0.0).to(tl.float32)), 0.0)
-
-
-@triton.jit
 def _forward(Q, K, V, RHO, IN_B, IN_T, RHO_B, RHO_T, S0, R, S_END, STATES, T, H, S: tl.constexpr, C: tl.constexpr,
              BLOCK: tl.constexpr, HAS_S0: tl.constexpr, STORE_STATES: tl.constexpr):
     pid = tl.program_id(0).to(tl.int64)  # b·H + h
@@ -86,13 +77,13 @@ def _forward(Q, K, V, RHO, IN_B, IN_T, RHO_B, RHO_T, S0, R, S_END, STATES, T, H,
         if STORE_STATES:  # the state entering each chunk, for the backward
             tl.store(STATES + (pid * tl.cdiv(T, C) + c0 // C) * S * S + square, state, mask=square_ok)
         total = tl.sum(tl.where(steps == C - 1, cum, 0.0), 0)
-        inside = _decay(cum[:, None], cum[None, :], steps[:, None] >= steps[None, :])  # [t, s]: s to t
-        r = _dot(_dot(q, tl.trans(v)) * inside, w)
-        r += tl.exp(cum.to(tl.float32))[:, None] * _dot(q, tl.trans(state))
+        inside = decay(cum[:, None], cum[None, :], steps[:, None] >= steps[None, :])  # [t, s]: s to t
+        r = dot(dot(q, tl.trans(v)) * inside, w)
+        r += tl.exp(cum.to(tl.float32))[:, None] * dot(q, tl.trans(state))
         at = ((b * T + t) * H * S + h * S)[:, None] + cols[None, :]
         tl.store(R + at, r, mask=t_ok[:, None] & (cols < S)[None, :])
-        to_end = _decay(total, cum, t_ok)
-        state = tl.exp(total.to(tl.float32)) * state + _dot(tl.trans(w * to_end[:, None]), v)
+        to_end = decay(total, cum, t_ok)
+        state = tl.exp(total.to(tl.float32)) * state + dot(tl.trans(w * to_end[:, None]), v)
     tl.store(S_END + pid * S * S + square, state, mask=square_ok)
 
 
@@ -121,23 +112,23 @@ def _backward(Q, K, V, RHO, IN_B, IN_T, RHO_B, RHO_T, STATES, DR, DS_END, DQ, DK
         ok = t_ok[:, None] & (cols < S)[None, :]
         dr = tl.load(DR + at, mask=ok, other=0.0)
         total = tl.sum(tl.where(steps == C - 1, cum, 0.0), 0)
-        inside = _decay(cum[:, None], cum[None, :], steps[:, None] >= steps[None, :])  # [t, s]
-        later = _decay(cum[None, :], cum[:, None], steps[None, :] >= steps[:, None])  # [u, t]: u to t
-        earlier = _decay(before[:, None], cum[None, :], steps[None, :] < steps[:, None])  # [u, s]: s to u - 1
+        inside = decay(cum[:, None], cum[None, :], steps[:, None] >= steps[None, :])  # [t, s]
+        later = decay(cum[None, :], cum[:, None], steps[None, :] >= steps[:, None])  # [u, t]: u to t
+        earlier = decay(before[:, None], cum[None, :], steps[None, :] < steps[:, None])  # [u, s]: s to u - 1
         from_start = tl.exp(cum.to(tl.float32))
         before_start = tl.exp(tl.maximum(before, -80.0).to(tl.float32))
-        to_end = _decay(total, cum, t_ok)
+        to_end = decay(total, cum, t_ok)
 
-        qv = _dot(q, tl.trans(v))  # [t, s] = q_t·v_s
-        drw = _dot(dr, tl.trans(w))  # [t, s] = dr_t·w_s
+        qv = dot(q, tl.trans(v))  # [t, s] = q_t·v_s
+        drw = dot(dr, tl.trans(w))  # [t, s] = dr_t·w_s
         d_qv = drw * inside
-        v_grad = _dot(v, tl.trans(grad))  # [s, i] = (dS v_s)_i
-        dq = _dot(d_qv, v) + from_start[:, None] * _dot(dr, entering)
-        dw = _dot(tl.trans(qv * inside), dr) + to_end[:, None] * v_grad
-        dv = _dot(tl.trans(d_qv), q) + to_end[:, None] * _dot(w, grad)
-        read_entering = tl.sum(dr * _dot(q, tl.trans(entering)), 1)  # dr_t·S_in q_t
+        v_grad = dot(v, tl.trans(grad))  # [s, i] = (dS v_s)_i
+        dq = dot(d_qv, v) + from_start[:, None] * dot(dr, entering)
+        dw = dot(tl.trans(qv * inside), dr) + to_end[:, None] * v_grad
+        dv = dot(tl.trans(d_qv), q) + to_end[:, None] * dot(w, grad)
+        read_entering = tl.sum(dr * dot(q, tl.trans(entering)), 1)  # dr_t·S_in q_t
         written = tl.sum(w * v_grad, 1)  # w_sᵀ dS v_s
-        drho = tl.sum(later * _dot(earlier, tl.trans(drw * qv)), 1)
+        drho = tl.sum(later * dot(earlier, tl.trans(drw * qv)), 1)
         drho += before_start * tl.sum(later * read_entering[None, :], 1)
         drho += to_end * tl.sum(earlier * written[None, :], 1)
         drho += to_end * before_start * tl.sum(tl.sum(grad * entering, 1), 0)
@@ -146,7 +137,7 @@ def _backward(Q, K, V, RHO, IN_B, IN_T, RHO_B, RHO_T, STATES, DR, DS_END, DQ, DK
         tl.store(DK + at, gain[:, None] * dw, mask=ok)
         tl.store(DV + at, dv, mask=ok)
         tl.store(DRHO + (b * T + t) * H + h, drho, mask=t_ok)
-        grad = tl.exp(total.to(tl.float32)) * grad + _dot(tl.trans(dr * from_start[:, None]), q)
+        grad = tl.exp(total.to(tl.float32)) * grad + dot(tl.trans(dr * from_start[:, None]), q)
     if HAS_S0:
         tl.store(DS0 + pid * S * S + square, grad, mask=square_ok)
 
