@@ -233,6 +233,14 @@ def test_the_table_averages_seeds_and_says_when_every_prompt_overran():
     assert "Every prompt alone is longer than the budget" in context["caption"]
 
 
+def test_a_model_with_faithful_runs_only_beside_two_mode_models_stands_for_both():
+    results = (_result("transformer", "faithful", 7, 0.0, 2), _result("unimatrix_core", "faithful", 7, 0.0, 2),
+               _result("unimatrix_core", "corrected", 7, 10.0, 2))
+    context = table_context(pd.DataFrame([row for result in results for row in aggregate.rows(result)]), 128, {})
+    assert [(row["label"], row["mode"]) for row in context["rows"]] == [
+        ("transformer", "both"), ("unimatrix_core", "faithful"), ("unimatrix_core", "corrected")]
+
+
 def test_the_table_counts_the_prompts_that_overran_when_some_fit():
     frame = pd.DataFrame(aggregate.rows(_result("transformer", "faithful", 7, 0.0, 1)))
     assert "2 of 4 prompts alone are longer than the budget" in table_context(frame, 128, {})["caption"]

@@ -12,6 +12,8 @@ from pathlib import Path
 import pandas as pd
 
 from repro.report import latex
+from repro.report.runs import BASELINE_MODE
+from repro.report.table import BOTH_MODES
 
 
 def verdict(over: int, prompts: int, largest_n: int) -> str:
@@ -30,10 +32,12 @@ def table_context(frame: pd.DataFrame, requested_budget: int, labels: dict) -> d
     if frame.empty:
         raise ValueError(f"no RULER-core results at budget {requested_budget}")
     tasks = list(dict.fromkeys(frame["task"]))
+    several_modes = frame["mode"].nunique() > 1
     rows = []
     for (variant, mode), runs in frame.groupby(["variant", "mode"], sort=False):
         scores = runs.groupby("task")["score"].mean()
-        rows.append({"label": labels.get(variant, variant), "mode": mode,
+        single = several_modes and set(frame.loc[frame["variant"] == variant, "mode"]) == {BASELINE_MODE}
+        rows.append({"label": labels.get(variant, variant), "mode": BOTH_MODES if single else mode,
                      "scores": [f"{scores[task]:.2f}" for task in tasks],
                      "empty": int(runs["empty_predictions"].sum()), "predictions": int(runs["samples"].sum()),
                      "largest_n": int(runs["units_max"].max()),

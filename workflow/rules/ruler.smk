@@ -6,7 +6,7 @@ RULER = config["ruler"]
 rule ruler:
     input:
         checkpoint=lambda wildcards: f"{trainer_of(wildcards).directory}/model.pt",
-        code=["repro/ruler/tasks.py", "repro/ruler/budget.py", "repro/ruler/generate.py", "repro/ruler/score.py"],
+        code=[f"repro/ruler/{name}.py" for name in ("run", "tasks", "tokens", "budget", "generate", "score")],
     output:
         f"{RUN_DIR}/ruler_budget{{budget}}.json",
     params:
