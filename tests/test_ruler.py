@@ -219,7 +219,7 @@ def _result(variant, mode, seed, score, over):
     return {"experiment": "lm", "variant": variant, "mode": mode, "seed": seed, "requested_budget": 128, "budget": 128,
             "window": 128, "samples": 2, "ruler_seed": 17,
             "tasks": {task: {"score": score, "empty_predictions": 1, "units": [1, 1], "prompt_tokens": [500, 520],
-                             "prompts_over_budget": over} for task in ("niah_single_1", "vt")}}
+                             "prompts_over_budget": over} for task in ("vt", "niah_single_1")}}
 
 
 def test_the_table_averages_seeds_and_says_when_every_prompt_overran():

@@ -14,6 +14,7 @@ import pandas as pd
 from repro.report import latex
 from repro.report.runs import BASELINE_MODE
 from repro.report.table import BOTH_MODES
+from repro.ruler.tasks import TASKS
 
 
 def verdict(over: int, prompts: int, largest_n: int) -> str:
@@ -31,7 +32,7 @@ def table_context(frame: pd.DataFrame, requested_budget: int, labels: dict) -> d
     frame = frame[frame["requested_budget"] == requested_budget]
     if frame.empty:
         raise ValueError(f"no RULER-core results at budget {requested_budget}")
-    tasks = list(dict.fromkeys(frame["task"]))
+    tasks = sorted(set(frame["task"]), key=list(TASKS).index)  # in the spec's order
     several_modes = frame["mode"].nunique() > 1
     rows = []
     for (variant, mode), runs in frame.groupby(["variant", "mode"], sort=False):
