@@ -18,6 +18,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/audit.smk"
 include: "workflow/rules/benchmark.smk"
+include: "workflow/rules/ruler.smk"
 include: "workflow/rules/report.smk"
 
 

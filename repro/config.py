@@ -114,6 +114,7 @@ def validate(config: dict) -> dict:
     _check_variants(config)
     _check_fix_effects(config)
     _check_benchmark(config)
+    _check_ruler(config)
     _check_recipes(config, _check_data(config))
     return config
 
@@ -323,6 +324,15 @@ def _check_benchmark(config: dict) -> None:
         if name not in committed:
             raise ConfigError(f"config key 'benchmark.result_sets.{i}': {name!r} has no {MEASURED_DIR}/{name}/throughput.csv "
                               f"and train_step.csv; valid: {', '.join(committed) or 'none committed yet'}")
+
+
+def _check_ruler(config: dict) -> None:
+    """RULER-core prompts are text, so only a byte LM's checkpoints can answer them."""
+    experiments = config["experiments"]
+    language_models = [name for name, spec in experiments.items() if config["recipes"][spec["recipe"]]["task"] == "lm"]
+    if config["ruler"]["experiment"] not in language_models:
+        raise ConfigError(f"config key 'ruler.experiment': {config['ruler']['experiment']!r} is not an experiment "
+                          f"whose task is lm; valid: {', '.join(sorted(language_models))}")
 
 
 def load(*paths) -> dict:

@@ -22,15 +22,30 @@ from repro.tasks import TASKS
 FINAL_LOSS_WINDOW = 10  # train_loss_final = mean of the last steps' losses
 
 
-def evaluate(checkpoint: dict, evaluation: EvalSettings, data: dict):
-    """(metrics, evaluation data description, device description) of a checkpoint."""
-    trained = TrainSettings.from_dict(checkpoint["settings"])
-    settings = trained.evaluated_with(evaluation)
+def load_checkpoint(path, trained_with: str | None = None) -> dict:
+    """The checkpoint at `path`; exits when `trained_with` (a settings hash) names other training
+    settings than it was trained with, so a stale checkpoint is never scored."""
+    checkpoint = torch.load(path)
+    if trained_with and settings_hash(checkpoint["settings"]) != trained_with:
+        sys.exit(f"error: {path} was trained with other settings than the config now gives; retrain it")
+    return checkpoint
+
+
+def trained_model(checkpoint: dict, settings: TrainSettings):
+    """(model, device, acceleration): the checkpoint's model with its weights, on the device and with
+    the acceleration that `settings` (the training's, or an evaluation's in their place) ask for."""
     device = devices.resolve(settings.device)
     acceleration = run_acceleration(settings, device)
     configure_torch(acceleration)
-    model = build(trained, device, acceleration)
+    model = build(TrainSettings.from_dict(checkpoint["settings"]), device, acceleration)
     model.load_state_dict(checkpoint["state_dict"])
+    return model, device, acceleration
+
+
+def evaluate(checkpoint: dict, evaluation: EvalSettings, data: dict):
+    """(metrics, evaluation data description, device description) of a checkpoint."""
+    settings = TrainSettings.from_dict(checkpoint["settings"]).evaluated_with(evaluation)
+    model, device, acceleration = trained_model(checkpoint, settings)
     start = time.perf_counter()
     task_metrics, eval_data = TASKS[settings.task].evaluate(model, settings, data, device, acceleration)
     record = checkpoint["record"]
@@ -56,9 +71,7 @@ def main(argv=None) -> None:
     parser.add_argument("--metrics", required=True, help="metrics.json to write")
     args = parser.parse_args(argv)
     evaluation = EvalSettings.from_dict(json.loads(args.settings))
-    checkpoint = torch.load(args.checkpoint)
-    if args.trained_with and settings_hash(checkpoint["settings"]) != args.trained_with:
-        sys.exit(f"error: {args.checkpoint} was trained with other settings than the config now gives; retrain it")
+    checkpoint = load_checkpoint(args.checkpoint, args.trained_with)
     metrics, eval_data, eval_device = evaluate(checkpoint, evaluation, load_data(args.data))
     train_settings, eval_settings = checkpoint["settings"], evaluation.as_dict()
     manifest = json.loads(open(args.manifest).read()) if args.manifest else {}

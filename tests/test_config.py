@@ -74,6 +74,10 @@ def broken(config, edit):
     (lambda c: c["benchmark"]["train_step"].update(repeats=0), "benchmark.train_step.repeats': 0 is less than the minimum of 1"),
     (lambda c: c["benchmark"].update(result_sets=["no-such-device"]),
      "benchmark.result_sets.0': 'no-such-device' has no benchmarks/measured/no-such-device/throughput.csv and train_step.csv"),
+    (lambda c: c["ruler"].update(experiment="recall"),
+     "ruler.experiment': 'recall' is not an experiment whose task is lm; valid: generic_latent, lm, rffn_pilot80, "),
+    (lambda c: c["ruler"].update(budgets=[128, 0]), "ruler.budgets.1': 0 is less than the minimum of 1"),
+    (lambda c: c["ruler"].update(samples=0), "ruler.samples': 0 is less than the minimum of 1"),
 ])
 def test_bad_config_names_the_key_and_the_valid_values(paper_config, edit, message):
     with pytest.raises(ConfigError) as error:

@@ -17,6 +17,7 @@ import yaml
 from conftest import REPO, processes_holding, repository_copy
 from repro.config import load, runs, trained_by
 from repro.report.captions import caption_files
+from repro.ruler.tasks import TASKS as RULER_TASKS
 
 pytestmark = pytest.mark.slow  # the smoke DAG end to end
 
@@ -69,12 +70,16 @@ def runs_in(outputs: set) -> set:
 
 def test_smoke_dag_builds_the_report(workdir):
     effects = [f"fix_effect_{name}" for name in SMOKE_CONFIG["report"]["fix_effects"]]
-    tables = [f"paper/tables/{name}.tex" for name in [*SMOKE_CONFIG["report"]["tables"], "triple_audit", *effects, "train_step_local"]]
+    rulers = [f"ruler_budget{budget}" for budget in SMOKE_CONFIG["ruler"]["budgets"]]
+    tables = [f"paper/tables/{name}.tex" for name in [*SMOKE_CONFIG["report"]["tables"], "triple_audit", *effects, "train_step_local",
+                                                      *rulers]]
     figures = [f"paper/figures/{name}.{kind}" for name in FIGURES for kind in ("pdf", "png")]
     for path in ("paper/build/main.pdf", "paper/build/main.tex", "results/metrics.csv", "results/claims.csv",
                  *BENCHMARK_TABLES, *BENCHMARK_JOBS, *tables, *figures, *REPORT_CAPTIONS):
         assert (workdir / path).stat().st_size > 0, path
-    assert len(SMOKE_RUNS) == 63 and len(tables) == 14 and len(BENCHMARK_JOBS) == 2
+    assert len(SMOKE_RUNS) == 63 and len(tables) == 15 and len(BENCHMARK_JOBS) == 2
+    ruler_rows = (workdir / "results/ruler.csv").read_text().splitlines()[1:]  # a row per lm run, budget and task
+    assert len(ruler_rows) == len(runs(SMOKE_CONFIG, SMOKE_CONFIG["ruler"]["experiment"])) * len(rulers) * len(RULER_TASKS)
     assert (workdir / "paper/build/main.pdf").read_bytes().startswith(b"%PDF")
     trained = {by.directory for by in trained_by(SMOKE_CONFIG).values()}
     assert len(trained) < len(SMOKE_RUNS)  # the smoke config too has runs that another experiment trains

@@ -72,6 +72,7 @@ def test_variables_state_the_papers_config(paper_config):
     assert stated["SimulatedSequences"] == "2,000"
     assert (stated["RffnRecipes"], stated["RffnCompareBatches"], stated["MemoryPilotSeqLen"]) == ("three", "64", "64")
     assert (stated["LMCompareBatches"], stated["RecallPairs"], stated["MemoryPilotSequences"]) == ("128", "4", "512")
+    assert (stated["RulerSamples"], stated["RulerBudgets"]) == ("8", "128")
 
 
 @pytest.mark.parametrize("change, macro, text", [
@@ -83,6 +84,7 @@ def test_variables_state_the_papers_config(paper_config):
     (lambda c: c["experiments"]["sparse_pointer_ablation"]["variants"].remove("sparse_pointer_slots20"),
      "AblationExtraSlotCounts", "two"),
     (lambda c: c["report"]["slot_capacity"].update(sequences=12345), "SimulatedSequences", "12,345"),
+    (lambda c: c["ruler"].update(budgets=[128, 1024]), "RulerBudgets", "128 and 1024"),
 ])
 def test_a_config_change_changes_its_variable(paper_config, change, macro, text):
     changed = copy.deepcopy(paper_config)

@@ -98,6 +98,13 @@ def throughput_facts(config: dict) -> dict:
     }
 
 
+def ruler_facts(config: dict) -> dict:
+    """What RULER-core asks of each checkpoint (spec §5.4)."""
+    spec = config["ruler"]
+    return {"RulerSamples": number(spec["samples"]), "RulerBudgets": series(spec["budgets"])}
+
+
 def config_facts(config: dict, reported_numbers: dict) -> dict:
     """Every fact of the config that the report's prose states: {macro name: text}."""
-    return {**ablation_facts(config, reported_numbers), **recipe_facts(config), **throughput_facts(config)}
+    return {**ablation_facts(config, reported_numbers), **recipe_facts(config), **throughput_facts(config),
+            **ruler_facts(config)}

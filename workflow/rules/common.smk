@@ -57,6 +57,7 @@ wildcard_constraints:
     effect="|".join(config["report"]["fix_effects"]),
     measurement="|".join(MEASUREMENTS),
     result_set="|".join(RESULT_SETS),
+    budget=r"\d+",
 
 
 def run_of(wildcards):

@@ -1,0 +1,33 @@
+"""Collect the RULER-core results of every run into one tidy table (results/ruler.csv): a row per
+experiment, variant, mode, seed, budget and task.
+
+    python -m repro.ruler.aggregate --out results/ruler.csv results/runs/*/*/*/*/ruler_budget*.json
+"""
+import argparse
+import json
+
+import pandas as pd
+
+from repro.artifacts import write_csv_atomically
+
+COLUMNS = ("experiment", "variant", "mode", "seed", "requested_budget", "budget", "window", "samples", "ruler_seed")
+
+
+def rows(result: dict) -> list[dict]:
+    return [{**{key: result[key] for key in COLUMNS}, "task": task,
+             "score": outcome["score"], "empty_predictions": outcome["empty_predictions"],
+             "units_max": max(outcome["units"]), "prompt_tokens_min": min(outcome["prompt_tokens"]),
+             "prompts_over_budget": outcome["prompts_over_budget"]}
+            for task, outcome in result["tasks"].items()]
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", required=True, help="the CSV to write")
+    parser.add_argument("results", nargs="+", help="the JSON files of repro.ruler.run")
+    args = parser.parse_args(argv)
+    write_csv_atomically(pd.DataFrame([row for path in args.results for row in rows(json.loads(open(path).read()))]), args.out)
+
+
+if __name__ == "__main__":
+    main()
