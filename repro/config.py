@@ -329,7 +329,7 @@ def _check_benchmark(config: dict) -> None:
 def _check_ruler(config: dict) -> None:
     """RULER-core prompts are text, so only a byte LM's checkpoints can answer them."""
     experiments = config["experiments"]
-    language_models = [name for name, spec in experiments.items() if config["recipes"][spec["recipe"]]["task"] == "lm"]
+    language_models = task_experiments(config, "lm")
     if config["ruler"]["experiment"] not in language_models:
         raise ConfigError(f"config key 'ruler.experiment': {config['ruler']['experiment']!r} is not an experiment "
                           f"whose task is lm; valid: {', '.join(sorted(language_models))}")
@@ -423,6 +423,10 @@ def train_settings(config: dict, run: Run) -> TrainSettings:
         settings["data"] = {"train_split": config["wikitext_train_split"]}
     elif recipe["task"] == "recall":
         settings["pairs"] = recipe["pairs"]
+    elif recipe["task"] == "recall_distance":
+        from repro.tasks.recall_distance import pairs_at  # torch: the task owns the rule
+
+        settings["pairs"] = pairs_at(recipe["seq_len"], recipe["tokens_per_pair"])
     elif recipe["task"] == "triple":
         # the curriculum evaluates every task after every stage, so its evaluation is part of training
         settings.update({key: recipe[key] for key in ("stages", "aux_weight", "seed_offsets", "eval")})
@@ -493,6 +497,11 @@ def slot_ladder(config: dict, experiment: str) -> dict:
         if spec.get("side_memory") == "sparse_pointer" and spec["pointer_logits"] and spec["write_gate"]:
             ladder[variant] = {key: spec[key] for key in ("slots", "paper_name", "merge_threshold", "strength_floor")}
     return ladder
+
+
+def task_experiments(config: dict, task: str) -> list:
+    """The experiments whose recipe's task is `task`, in the config's order."""
+    return [name for name, spec in config["experiments"].items() if config["recipes"][spec["recipe"]]["task"] == task]
 
 
 def eval_pairs(config: dict, experiment: str) -> list:

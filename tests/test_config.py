@@ -24,11 +24,11 @@ def broken(config, edit):
     (lambda c: c["report"]["tables"]["table4_retrieval"]["groups"][0]["variants"].append("unimatrix_assoc"),
      "report.tables.table4_retrieval.groups.0.variants.2': 'unimatrix_assoc' is not a known variant of this experiment"),
     (lambda c: c["experiments"]["lm"].update(recipe="R-XX"),
-     "experiments.lm.recipe': 'R-XX' is not a known recipe; valid: R-ABL, R-AR, R-AR0, R-LM, R-LM-64, R-LM-T120, R-LM-T200, R-MEM-AR, R-MEM-SN, R-TRI"),
+     "experiments.lm.recipe': 'R-XX' is not a known recipe; valid: R-ABL, R-AR, R-AR0, R-ARD, R-ARD-256, R-LM, R-LM-64, R-LM-T120, R-LM-T200, R-MEM-AR, R-MEM-SN, R-TRI"),
     (lambda c: c["experiments"]["lm"]["overrides"].update(sparse_pointer={"lr": 1e-3}),
      "experiments.lm.overrides.sparse_pointer'"),
     (lambda c: c["recipes"]["R-LM"].update(steps=0), "recipes.R-LM.steps': 0 is less than the minimum of 1"),
-    (lambda c: c["recipes"]["R-LM"].update(task="lm2"), "recipes.R-LM.task': 'lm2' is not one of ['lm', 'recall', 'signal_noise', 'triple']"),
+    (lambda c: c["recipes"]["R-LM"].update(task="lm2"), "recipes.R-LM.task': 'lm2' is not one of ['lm', 'recall', 'recall_distance', 'signal_noise', 'triple']"),
     (lambda c: c["recipes"]["R-AR"].update(steps=-5), "recipes.R-AR.steps': -5 is less than the minimum of 1"),
     (lambda c: c["recipes"]["R-LM"].update(seeds=[]), "recipes.R-LM.seeds': [] should be non-empty"),
     (lambda c: c["recipes"]["R-LM"].update(lr="3e-4"), "recipes.R-LM.lr': '3e-4' is not of type 'number'"),
@@ -161,7 +161,8 @@ def test_run_table_of_the_paper(paper_config):
                      "sparse_pointer_ablation": n["R-ABL"] * 9, "triple": n["R-TRI"] * 3 * 2,
                      "generic_latent": n["R-LM"] * (4 * 1 + 2 * 2), "generic_latent_recall": n["R-AR"] * (2 * 1 + 1 * 2),
                      "rffn_pilot80": n["R-LM-64"] * 2, "rffn_tuned120": n["R-LM-T120"] * 5, "rffn_tuned200": n["R-LM-T200"] * 2,
-                     "memory_pilot_recall": n["R-MEM-AR"] * 3, "memory_pilot_signal_noise": n["R-MEM-SN"] * 3}
+                     "memory_pilot_recall": n["R-MEM-AR"] * 3, "memory_pilot_signal_noise": n["R-MEM-SN"] * 3,
+                     "recall_distance_128": n["R-ARD"] * (2 * 1 + 4 * 2), "recall_distance_256": n["R-ARD-256"] * (2 * 1 + 4 * 2)}
     assert {run.mode for run in table if run.variant == "transformer"} == {"faithful"}
     assert {run.mode for run in table if run.experiment == "sparse_pointer_ablation"} == {"faithful"}
 

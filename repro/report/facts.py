@@ -4,7 +4,7 @@ The Snakefile computes them (so a config change reruns the report's variables) a
 repro.report.variables writes them, with the facts measured from results, as \\newcommand lines;
 the templates use the macros, never a number typed by hand. Read without pandas or torch: the
 Snakefile imports this."""
-from repro.config import eval_pairs, slot_ladder
+from repro.config import eval_pairs, slot_ladder, task_experiments
 
 NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
 
@@ -83,6 +83,9 @@ def recipe_facts(config: dict) -> dict:
                                             "report.tables.table_s56_memory_pilot: eval.batches × eval.batch_size")),
         "LMCompareBatches": number(_recipe(config, "lm")["eval"]["compare_batches"]),
         "RecallPairs": number(_recipe(config, "recall")["pairs"]),
+        "RecallDistanceTokensPerPair": number(_one({_recipe(config, e)["tokens_per_pair"] for e in task_experiments(config, "recall_distance")},
+                                                   "the recall_distance experiments: tokens_per_pair")),
+        "RecallDistanceLengths": series(sorted(_recipe(config, e)["seq_len"] for e in task_experiments(config, "recall_distance"))),
     }
 
 

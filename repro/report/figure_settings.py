@@ -3,7 +3,7 @@ config (report.figures, report.slot_capacity): command-line arguments for report
 figure script names a variant, a label or a colour. Read without pandas or torch: the Snakefile imports this."""
 import json
 
-from repro.config import ConfigError, eval_pairs, slot_ladder, variant_names
+from repro.config import ConfigError, eval_pairs, slot_ladder, task_experiments, variant_names
 
 
 def figure2_arguments(config: dict) -> list:
@@ -41,3 +41,16 @@ def capacity_figure_arguments(config: dict) -> list:
             "--train-pairs", config["recipes"][experiment["recipe"]]["pairs"],
             "--pairs", *eval_pairs(config, spec["experiment"]), "--colours", json.dumps(spec["colours"]),
             "--paper-experiment", spec["paper_experiment"]]
+
+
+def recall_distance_experiments(config: dict) -> dict:
+    """{experiment: its sequence length} of every recall_distance experiment: the figure's points."""
+    return {name: config["recipes"][config["experiments"][name]["recipe"]]["seq_len"]
+            for name in task_experiments(config, "recall_distance")}
+
+
+def recall_distance_arguments(config: dict) -> list:
+    experiments = recall_distance_experiments(config)
+    variants = list(dict.fromkeys(v for name in experiments for v in config["experiments"][name]["variants"]))
+    # unsorted keys: the variants' order sets the lines' colours
+    return ["--lengths", json.dumps(experiments), "--names", json.dumps(variant_names(config, variants))]

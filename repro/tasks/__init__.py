@@ -4,6 +4,6 @@ curriculum(model, settings, data, device, acceleration) (how a run trains: repro
 evaluate(model, settings, data, device, acceleration) -> (metrics, data description) and
 recipe_problems(recipe, data) (what the task cannot generate, checked when the config is loaded).
 `acceleration` is the job's record (repro/acceleration.py): the tasks read whether to replay CUDA graphs."""
-from repro.tasks import lm, recall, signal_noise, triple
+from repro.tasks import lm, recall, recall_distance, signal_noise, triple
 
-TASKS = {"lm": lm, "recall": recall, "signal_noise": signal_noise, "triple": triple}
+TASKS = {"lm": lm, "recall": recall, "recall_distance": recall_distance, "signal_noise": signal_noise, "triple": triple}

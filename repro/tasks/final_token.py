@@ -15,6 +15,7 @@ class Score:
     loss: float          # mean cross-entropy of the final position (float64 sums)
     accuracy_pct: float  # argmax over the full vocabulary equals the answer
     sha256: str          # of the evaluated inputs and answers
+    correct: torch.Tensor  # (examples,) bool on the CPU, in batch order: accuracy per slice of the data
 
 
 def loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -29,13 +30,13 @@ def score(model, batches, device: torch.device, cuda_graphs: bool) -> Score:
     forward = replayed_forward(model, cuda_graphs)
     # Summed on the device (float64, in batch order) and read once: no wait for the GPU per batch.
     total_loss = torch.zeros((), dtype=torch.float64, device=device)
-    correct, count = torch.zeros((), dtype=torch.int64, device=device), 0
+    hits = []
     digest = hashlib.sha256()
     for inputs, answers in batches:
         digest.update(torch.cat([inputs, answers[:, None]], 1).numpy().tobytes())
         final_logits = forward(transfer(inputs, device))[:, -1].double()
         answers = transfer(answers, device)
         total_loss += F.cross_entropy(final_logits, answers, reduction="sum")
-        correct += (final_logits.argmax(-1) == answers).sum()
-        count += answers.numel()
-    return Score(total_loss.item() / count, 100.0 * correct.item() / count, digest.hexdigest())
+        hits.append(final_logits.argmax(-1) == answers)
+    correct = torch.cat(hits).cpu()
+    return Score(total_loss.item() / correct.numel(), 100.0 * correct.sum().item() / correct.numel(), digest.hexdigest(), correct)

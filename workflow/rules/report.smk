@@ -2,7 +2,8 @@
 # Outputs marked report(...) make Snakemake's HTML report (snakemake --report), with the PDF's captions.
 from repro.report.captions import caption_files, figure_captions
 from repro.report.facts import config_facts
-from repro.report.figure_settings import capacity_figure_arguments, figure2_arguments
+from repro.report.figure_settings import (capacity_figure_arguments, figure2_arguments, recall_distance_arguments,
+                                         recall_distance_experiments)
 
 CAPTION_FILES = caption_files(config)
 CAPTIONS = "../../results/report_captions"  # rule report_captions writes them; report() paths start at this file
@@ -131,6 +132,26 @@ rule figure_sp_capacity:
         )
 
 
+rule figure_recall_distance:
+    input:
+        metrics=expand("results/metrics/{experiment}.csv", experiment=recall_distance_experiments(config)),
+        code="repro/figures/recall_distance.py",
+    output:
+        pdf="paper/figures/recall_distance.pdf",
+        png=report("paper/figures/recall_distance.png", caption=f"{CAPTIONS}/recall_distance.rst", category="Figures",
+                   subcategory="recall_distance"),
+    params:
+        settings=recall_distance_arguments(config),
+    log:
+        "results/logs/figure_recall_distance.log",
+    run:
+        python_step(
+            "repro.figures.recall_distance",
+            ["--metrics", *input.metrics, *params.settings, "--out-pdf", output.pdf, "--out-png", output.png],
+            log[0],
+        )
+
+
 # Every number the report's prose states, as LaTeX macros: the config's facts and the measured ones.
 rule report_variables:
     input:
@@ -249,6 +270,7 @@ rule render_report:
                 *expand("paper/tables/train_step_{result_set}.tex", result_set=RESULT_SETS),
                 *expand("paper/tables/ruler_budget{budget}.tex", budget=config["ruler"]["budgets"])],
         figures=[rules.figure1_architecture.output.pdf, rules.figure2_lm_bpb.output.pdf, rules.figure_sp_capacity.output.pdf,
+                 rules.figure_recall_distance.output.pdf,
                  *expand("paper/figures/fig3_throughput_{result_set}.pdf", result_set=RESULT_SETS)],
         variables=rules.report_variables.output[0],
         code="repro/report/render.py",
