@@ -12,8 +12,8 @@ One example, input length T; full sequence T + 1 tokens:
    ids and of the 64 value ids (distinct, so the answer never follows by elimination from few ids).
 2. Query index q uniform in {1 ... n}.
 3. Body, T - 4 tokens: the n triples (k_i, v_i, SEP), in order, and F = T - 4 - 3n filler tokens,
-   interleaved uniformly at random (the triples take the first n places of a random permutation of
-   the n + F items), so filler lies between pairs and a pair may sit anywhere in the body.
+   interleaved uniformly at random (of the n + F items, the triples take the places that the first n
+   entries of a random permutation name), so filler lies between pairs and a pair may sit anywhere.
 4. Sequence = [BOS] + body + [QUERY, k_q, ANSWER] + [v_q]. Input = the first T tokens; only the
    last target, v_q (predicted at the ANSWER position), is scored.
 
