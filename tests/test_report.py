@@ -17,11 +17,12 @@ import yaml
 from repro import slot_capacity, triple_audit
 from repro.config import (ConfigError, benchmark_names, load, reported_numbers, run_modes, slot_ladder, table_experiments,
                           table_spec, validate_answer, validate_claims)
-from repro.figures import fig1_architecture, fig2_lm_bpb, fig3_throughput, sp_capacity
+from repro.figures import fig1_architecture, fig2_lm_bpb, fig3_throughput, recall_distance, sp_capacity
 from repro.report import (answer, captions, claims, fix_effect, latex, power, quantities, render, stats, table,
                           train_step_table, variables)
 from repro.report.facts import config_facts
-from repro.report.figure_settings import capacity_figure_arguments, figure2_arguments, slot_capacity_arguments
+from repro.report.figure_settings import (capacity_figure_arguments, figure2_arguments, recall_distance_arguments,
+                                         recall_distance_experiments, slot_capacity_arguments)
 from repro.report.reported import Reported
 from repro.report.verdict import Band
 
@@ -549,6 +550,10 @@ def test_report_renders_and_compiles_to_pdf(tmp_path, paper_config):
     sp_capacity.main(["--metrics", str(results / "sparse_pointer_ablation.csv"), "--reported", str(PAPER / "reported.csv"),
                       "--slot-capacity", str(results / "slot_capacity.csv"), *map(str, capacity_figure_arguments(paper_config)),
                       "--out-pdf", str(figures["sp_capacity"]), "--out-png", str(tmp_path / "sp_capacity.png")])
+    figures["recall_distance"] = paper / "figures" / "recall_distance.pdf"
+    recall_distance.main(["--metrics", *[str(results / f"{name}.csv") for name in recall_distance_experiments(paper_config)],
+                          *recall_distance_arguments(paper_config), "--out-pdf", str(figures["recall_distance"]),
+                          "--out-png", str(tmp_path / "recall_distance.png")])
     variables.main(["--facts", json.dumps(config_facts(paper_config, reported_numbers(PAPER / "reported.csv"))),
                     "--slot-capacity", str(results / "slot_capacity.csv"), "--triple-seq-len", "49",
                     "--out", str(paper / "build" / "variables.tex")])

@@ -10,7 +10,7 @@ import yaml
 
 import sparse_pointer_transcription as transcription
 from models import build_model
-from repro.tasks import recall
+from repro.tasks import final_token, recall
 
 pytestmark = pytest.mark.slow  # a per-token transcription over many positions
 
@@ -44,14 +44,14 @@ def _train(model, steps):  # moves every weight away from its initialisation
     for _ in range(steps):
         inputs, answers = recall.recall_batch(8, 4, SEQ_LEN, g)
         optimiser.zero_grad()
-        recall.loss(model(inputs), answers).backward()
+        final_token.loss(model(inputs), answers).backward()
         optimiser.step()
 
 
 def _loss_and_gradients(model, forward, inputs, answers):
     model.zero_grad(set_to_none=True)
     logits = forward(inputs)
-    loss = recall.loss(logits, answers)
+    loss = final_token.loss(logits, answers)
     loss.backward()
     return logits.detach(), loss.item(), {name: p.grad for name, p in model.named_parameters()}
 

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from repro.cuda_graph import replayed_forward
+from repro.curriculum import SinglePhase
 from repro.device import transfer
 
 
@@ -23,6 +24,15 @@ def loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
+def curriculum(training_batches):
+    """The curriculum of a task scored at its final token: one phase over the run's batches
+    (`training_batches(settings, data)`), with this loss."""
+    def single_phase(model, settings, data: dict, device, acceleration) -> SinglePhase:
+        return SinglePhase(model, training_batches, loss, settings, data)
+
+    return single_phase
+
+
 def score(model, batches, device: torch.device, cuda_graphs: bool) -> Score:
     """batches: an iterable of (inputs (B, T), answers (B,)) on the CPU; cuda_graphs: replay the
     forward passes on CUDA (repro/cuda_graph.py)."""

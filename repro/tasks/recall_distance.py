@@ -25,7 +25,6 @@ query index, placement permutation, filler draws.
 """
 import torch
 
-from repro.curriculum import SinglePhase
 from repro.settings import TrainSettings
 from repro.tasks import final_token, streams
 from repro.tasks.recall import ANSWER, BOS, PAD, QUERY, SEP
@@ -129,13 +128,7 @@ def recipe_problems(recipe: dict, data: dict):
         yield "seeds", problem
 
 
-def curriculum(model, settings: TrainSettings, data: dict, device, acceleration) -> SinglePhase:
-    return SinglePhase(model, training_batches, loss, settings, data)
-
-
-def loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Only the final position is scored: the value predicted at the ANSWER token."""
-    return final_token.loss(logits, targets)
+curriculum = final_token.curriculum(training_batches)  # only the final position is scored
 
 
 def evaluate(model, settings: TrainSettings, data: dict, device: torch.device, acceleration) -> dict:
