@@ -12,6 +12,7 @@ determinism itself, so its output does not depend on what ran before it in the p
 throughput study keep an interpreter of their own (workflow/rules/benchmark.smk).
 """
 import contextlib
+import functools
 import importlib
 import multiprocessing
 import os
@@ -21,8 +22,14 @@ import traceback
 # Importing these imports torch, the models and the tasks: what every training and evaluation needs.
 PRELOADED = ["repro.train", "repro.evaluate"]
 
-SERVER = multiprocessing.get_context("forkserver")
-SERVER.set_forkserver_preload(PRELOADED)
+
+@functools.cache
+def server():
+    """The fork server, its context made on first use: platforms without fork (Windows) can still
+    run steps one at a time with run_here."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOADED)
+    return context
 
 
 class StepFailed(RuntimeError):
@@ -40,7 +47,7 @@ def run_here(module: str, argv: list, log: str) -> None:
 def run_forked(module: str, argv: list, log: str) -> None:
     """`run_here` in a fresh process forked from the server of PRELOADED. Raises StepFailed when the
     step fails or its process is killed."""
-    process = SERVER.Process(target=_forked_main, args=(module, argv, log), name=f"python -m {module}")
+    process = server().Process(target=_forked_main, args=(module, argv, log), name=f"python -m {module}")
     process.start()
     process.join()
     if process.exitcode < 0:

@@ -23,7 +23,7 @@ def fresh_interpreter() -> float:
 
 def fork_of_server() -> float:
     start = time.perf_counter()
-    process = steps.SERVER.Process(target=_nothing)
+    process = steps.server().Process(target=_nothing)
     process.start()
     process.join()
     return time.perf_counter() - start
