@@ -28,7 +28,7 @@ BENCHMARK_JOBS = {f"results/benchmarks/{variant}.json" for variant in SMOKE_CONF
 BENCHMARK_TABLES = {f"results/benchmarks/{measurement}.{kind}" for measurement in ("throughput", "train_step")
                     for kind in ("csv", "provenance.json")}
 REPORT_CAPTIONS = {f"results/report_captions/{name}.rst" for name in caption_files(SMOKE_CONFIG)}
-FIGURES = ("fig1_architecture", "fig2_lm_bpb", "sp_capacity", "fig3_throughput_local")
+FIGURES = ("fig1_architecture", "fig2_lm_bpb", "sp_capacity", "recall_distance", "fig3_throughput_local")
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,7 @@ def test_smoke_dag_builds_the_report(workdir):
     for path in ("paper/build/main.pdf", "paper/build/main.tex", "results/metrics.csv", "results/claims.csv",
                  *BENCHMARK_TABLES, *BENCHMARK_JOBS, *tables, *figures, *REPORT_CAPTIONS):
         assert (workdir / path).stat().st_size > 0, path
-    assert len(SMOKE_RUNS) == 63 and len(tables) == 15 and len(BENCHMARK_JOBS) == 2
+    assert len(SMOKE_RUNS) == 83 and len(tables) == 16 and len(BENCHMARK_JOBS) == 2
     ruler_rows = (workdir / "results/ruler.csv").read_text().splitlines()[1:]  # a row per lm run, budget and task
     assert len(ruler_rows) == len(runs(SMOKE_CONFIG, SMOKE_CONFIG["ruler"]["experiment"])) * len(rulers) * len(RULER_TASKS)
     assert (workdir / "paper/build/main.pdf").read_bytes().startswith(b"%PDF")
