@@ -11,12 +11,11 @@ import pandas as pd
 
 from repro.artifacts import print_and_write
 from repro.config import load
+from repro.report.claim_list import ORDERING_KINDS
 from repro.report.claims import INTERVAL_KINDS
 from repro.report.power import CANNOT_BE_DECIDED, seeds_to_decide
 from repro.report.stats import t_975
 from repro.report.verdict import INCONCLUSIVE, Band
-
-ORDERINGS = ("less_than", "greater_than")  # judged on a margin that must exceed 0 (claims._ordering)
 
 
 def observed_std(row) -> float | None:
@@ -30,7 +29,7 @@ def planned_rows(claims: pd.DataFrame) -> pd.DataFrame:
     """The undecided interval claims, each with the seeds that would decide it."""
     undecided = claims[claims["kind"].isin(INTERVAL_KINDS) & (claims["verdict"] == INCONCLUSIVE)].copy()
     undecided["needs"] = [
-        seeds_to_decide(row.ours, observed_std(row), Band(row.band_low, row.band_high, strict_low=row.kind in ORDERINGS))
+        seeds_to_decide(row.ours, observed_std(row), Band(row.band_low, row.band_high, strict_low=row.kind in ORDERING_KINDS))  # a margin must exceed 0
         for row in undecided.itertuples()]
     return undecided
 
