@@ -19,7 +19,7 @@ from models.recurrences.ssd import chunk as ssd_chunk
 from repro.acceleration import acceleration_for
 from repro.tasks import triple
 
-from kernels import require_triton
+from kernels import DEVICE, require_triton
 
 VARIANTS = yaml.safe_load((Path(__file__).parents[1] / "config" / "config.yaml").read_text())["variants"]
 ONE_PER_FAMILY = {v["family"]: name for name, v in reversed(list(VARIANTS.items()))}
@@ -31,13 +31,14 @@ TRITON_FORMS = [("matrix_state", "matrix_state"), ("pair_memory", "running_state
 SETTINGS = {"recurrence": "fast", "cuda_graphs": True, "flush_denormals": True, "threads": 1}
 
 
-def _train_step(name, acceleration):
+def _train_step(name, acceleration, device="cpu"):
     inputs, _, _ = triple.triple_batch("lookup", 2, 49, torch.Generator().manual_seed(0), triple.lookup_table(0),
                                        equal_lengths=True)
+    inputs = inputs.to(device)
     classifier = VARIANTS[name]["family"] in ("transformer_triple", "typed_latent")
     torch.manual_seed(0)
     model = build_model(VARIANTS[name], vocab_size=triple.VOCAB_SIZE, max_seq_len=49, pad_id=0, mode="faithful",
-                        dropout=0.1, acceleration=acceleration, **(triple.MODEL_KWARGS if classifier else {}))
+                        dropout=0.1, acceleration=acceleration, **(triple.MODEL_KWARGS if classifier else {})).to(device)
     output = model.train()(inputs)
     (output[0] if classifier else output).square().mean().backward()
 
@@ -69,11 +70,12 @@ def test_a_record_switches_its_forms_on(family, monkeypatch):
 
 @pytest.mark.parametrize("family", ["unimatrix", "triple_latent", "mamba2"])
 def test_a_triton_record_takes_the_kernels(family, monkeypatch):
-    """A record with Triton on reaches each family's kernels (through Triton's interpreter on a CPU)."""
+    """A record with Triton on reaches each family's kernels (compiled on CUDA, through Triton's
+    interpreter on a CPU)."""
     require_triton()
     calls = _record_calls(monkeypatch, [(importlib.import_module(f"models.recurrences.{folder}.triton"), name)
                                         for folder, name in TRITON_FORMS])
-    _train_step(ONE_PER_FAMILY[family], Acceleration(recurrence="chunk", triton=True))
+    _train_step(ONE_PER_FAMILY[family], Acceleration(recurrence="chunk", triton=True), DEVICE)
     assert calls
 
 

@@ -8,6 +8,7 @@ read here), so off CUDA both stay empty (NaN) rather than being guessed."""
 import math
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import torch
 
@@ -31,12 +32,14 @@ def is_classifier(settings: dict) -> bool:
     return family_of(settings["architecture"]).classifier
 
 
-def setup(settings: dict) -> tuple[torch.device, Acceleration]:
+def setup(settings: dict, triton: bool = True) -> tuple[torch.device, Acceleration]:
     """The job's device and Acceleration record, its recurrence `form` as a run's `recurrence`; the
-    eager forward and step are what is timed (train_step.py and throughput.py time CUDA graphs on their own)."""
+    eager forward and step are what is timed (train_step.py and throughput.py time CUDA graphs on their own).
+    triton=False keeps the PyTorch chunked forms where the Triton kernels would run (triton_gain.py)."""
     device = resolve(settings["device"])
     acceleration = acceleration_for(device, recurrence=settings["form"], cuda_graphs=False,
                                     flush_denormals=settings["flush_denormals"], threads=settings["torch_threads"])
+    acceleration = replace(acceleration, triton=acceleration.triton and triton)
     configure_cpu(acceleration)
     return device, acceleration
 

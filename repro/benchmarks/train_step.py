@@ -23,8 +23,8 @@ PROTOCOL = ("forward (train mode) + cross-entropy on random targets + backward +
             "warmup steps, sync, repeats timed steps, sync; memory on CUDA only")
 
 
-def measure(settings: dict) -> tuple[torch.device, list]:
-    device, acceleration = harness.setup(settings)
+def measure(settings: dict, triton: bool = True) -> tuple[torch.device, list]:
+    device, acceleration = harness.setup(settings, triton)
     batch, T, seed = settings["batch"], settings["seq_len"], settings["seed"]
     classifier = harness.is_classifier(settings)
     model = harness.build(settings, T, device, acceleration).train()
