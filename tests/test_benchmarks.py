@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from conftest import REPO
-from repro.benchmarks import aggregate, run
+from repro.benchmarks import aggregate, run, triton_gain
 from repro.config import benchmark_names, benchmark_variant_settings, load
 from repro.device import describe
 from repro.figures import fig3_throughput
@@ -27,6 +27,19 @@ def test_train_time_benchmark_prints_seconds_and_ratios():
     assert [row["variant"] for row in rows] == ["transformer", "sparse_pointer"]
     assert rows[0]["ratio_to_transformer"] == 1.0 and rows[1]["seconds"] > 0 and rows[1]["steps"] == 2
     assert rows[1]["ratio_to_transformer"] == rows[1]["seconds"] / rows[0]["seconds"]
+
+
+def test_triton_gain_times_each_variant_both_ways_and_refuses_untimed_ones(tmp_path, capsys):
+    """Off CUDA both sides run the chunked forms; the row and its ratios are still formed from two timings."""
+    out = tmp_path / "gain.csv"
+    smoke = ["--config", "config/config.yaml", "config/smoke.yaml", "--device", "cpu"]
+    triton_gain.main([*smoke, "--out", str(out), "unimatrix_core"])
+    (row,) = pd.read_csv(out).to_dict("records")
+    assert row["variant"] == "unimatrix_core" and row["device"] == CPU and row["ms_triton"] > 0 and row["ms_chunk"] > 0
+    assert row["speedup"] == pytest.approx(row["ms_chunk"] / row["ms_triton"])
+    with pytest.raises(SystemExit):
+        triton_gain.main([*smoke, "--out", str(tmp_path / "bad.csv"), "mamba2"])
+    assert "no benchmark job mamba2/fast; valid: transformer/fast" in capsys.readouterr().err and not (tmp_path / "bad.csv").exists()
 
 
 # ---- the throughput study (spec §5.5) -----------------------------------------------------------

@@ -3,7 +3,7 @@
 with the PyTorch chunked forms in their place, eager and replayed as a CUDA graph. Prints one row
 per variant and writes them as CSV.
 
-    python -m repro.benchmarks.triton_gain --device cuda --out triton_gain.csv triple_latent mamba2
+    python -m repro.benchmarks.triton_gain --out triton_gain.csv triple_latent mamba2
 """
 import argparse
 
@@ -33,11 +33,11 @@ def gain(settings: dict) -> dict:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("variants", nargs="+", help="timed variants (config benchmark.variants)")
-    parser.add_argument("--config", default=DEFAULT_CONFIG)
+    parser.add_argument("--config", nargs="+", default=[DEFAULT_CONFIG], help="a config and its overlays")
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--out", required=True, help="the CSV to write")
     args = parser.parse_args(argv)
-    config = load(args.config)
+    config = load(*args.config)
     config["device"] = args.device
     try:
         settings = [benchmark_settings(config, "train_step", variant, "fast") for variant in args.variants]
