@@ -1,6 +1,7 @@
 """Read the config once: validate it, fill defaults, expand the run table, and resolve the
 settings of every node. Imported by the Snakefile and the report's scripts, so importing it does not
 import torch; validate() does, for the checks whose rules the tasks and the data own."""
+import argparse
 import csv
 import hashlib
 import json
@@ -43,6 +44,14 @@ class Run:
     @property
     def directory(self) -> str:
         return f"results/runs/{self.name}"
+
+
+def parse_run(name: str) -> Run:
+    """A run name, experiment/variant/mode/seedN, as Run."""
+    parts = name.split("/")
+    if len(parts) != 4 or not parts[3].startswith("seed") or not parts[3][4:].isdigit():
+        raise argparse.ArgumentTypeError(f"{name!r}: expected experiment/variant/mode/seedN")
+    return Run(parts[0], parts[1], parts[2], int(parts[3][4:]))
 
 
 # `snakemake --config key=false` passes the string "false" (Snakemake reads only True and False as
