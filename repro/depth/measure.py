@@ -12,7 +12,7 @@ A step that barely moves the states (update → 0, cosine → 1) is stagnation; 
 rank is collapse. The states are read with a hook on the model's shared block, so a model is
 measured as it computes, with nothing added to its forward.
 
-    python -m repro.depth_diagnostics --checkpoint results/runs/lm/unimatrix_core/faithful/seed7/model.pt \
+    python -m repro.depth.measure --checkpoint results/runs/lm/unimatrix_core/faithful/seed7/model.pt \
         --data valid=data/wikitext2/valid_stream.pt --windows 16 --out depth.json
 """
 import argparse
