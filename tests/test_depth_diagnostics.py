@@ -85,3 +85,17 @@ def test_aggregate_writes_a_row_per_run_step_and_measure(tmp_path):
     aggregate.main(["--out", str(tmp_path / "depth.csv"), str(tmp_path / "depth.json")])
     table = pd.read_csv(tmp_path / "depth.csv")
     assert len(table) == 6 and table.set_index(["step", "metric"]).loc[(2, "cosine"), "value"] == 0.99
+
+
+def test_figure_draws_the_mean_over_seeds_per_step_for_each_model_and_mode():
+    from repro.figures import depth_diagnostics as figure_module
+    rows = [{"experiment": "lm", "variant": variant, "mode": mode, "seed": seed, "step": step, "metric": metric,
+             "value": seed * step + (variant == "unimatrix_rosa")}
+            for variant, modes in (("unimatrix_core", ("faithful", "corrected")), ("unimatrix_rosa", ("faithful",)))
+            for mode in modes for seed in (1, 3) for step in (1, 2, 3) for metric in measure.METRICS]
+    figure = figure_module.draw(pd.DataFrame(rows), {"unimatrix_core": {"label": "Core"}, "unimatrix_rosa": {"label": "ROSA"}})
+    for axes in figure.axes:
+        lines = {bars.get_label(): bars.lines[0] for bars in axes.containers}  # errorbar: (data line, caps, bars)
+        assert set(lines) == {"Core, faithful", "Core, corrected", "ROSA"}
+        assert list(lines["ROSA"].get_ydata()) == [3.0, 5.0, 7.0]  # mean of seeds 1 and 3, plus one
+        assert list(lines["Core, corrected"].get_xdata()) == [1, 2, 3] and lines["Core, corrected"].get_linestyle() == "--"
