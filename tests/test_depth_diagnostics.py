@@ -11,7 +11,7 @@ from conftest import REPO
 from models.acceleration import Acceleration
 from repro.depth import aggregate
 from repro.depth import measure
-from repro.config import Run, load, train_settings
+from repro.config import Run, depth_diagnostic_runs, load, train_settings
 from repro.runtime import build
 
 
@@ -99,3 +99,10 @@ def test_figure_draws_the_mean_over_seeds_per_step_for_each_model_and_mode():
         assert set(lines) == {"Core, faithful", "Core, corrected", "ROSA"}
         assert list(lines["ROSA"].get_ydata()) == [3.0, 5.0, 7.0]  # mean of seeds 1 and 3, plus one
         assert list(lines["Core, corrected"].get_xdata()) == [1, 2, 3] and lines["Core, corrected"].get_linestyle() == "--"
+
+
+def test_the_measured_runs_are_the_shared_depth_ones_of_the_configured_experiments(paper_config):
+    measured = depth_diagnostic_runs(paper_config)
+    assert {run.experiment for run in measured} == set(paper_config["depth_diagnostics"]["experiments"])
+    assert {run.variant for run in measured} == {variant for variant in paper_config["experiments"]["lm"]["variants"]
+                                                 if paper_config["variants"][variant]["family"] == "unimatrix"}

@@ -15,9 +15,9 @@ import pandas as pd  # noqa: E402
 from repro.depth.measure import METRICS  # noqa: E402
 from repro.figures.output import save  # noqa: E402
 
-TITLES = {"relative_update": "Relative update ‖h_l − h_{l−1}‖ / ‖h_{l−1}‖", "cosine": "Cosine(h_l, h_{l−1})",
-          "effective_rank": "Effective rank of h_l"}
-X_LABEL = "Depth step l"
+TITLES = {"relative_update": r"Relative update $\|h_l - h_{l-1}\| \,/\, \|h_{l-1}\|$",
+          "cosine": r"Cosine similarity of $h_l$ and $h_{l-1}$", "effective_rank": r"Effective rank of $h_l$"}
+X_LABEL = "Depth step $l$"
 LINE_STYLES = {"faithful": "-", "corrected": "--"}
 SIZE_INCHES = (12, 3.8)
 
