@@ -19,6 +19,7 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/audit.smk"
 include: "workflow/rules/benchmark.smk"
 include: "workflow/rules/ruler.smk"
+include: "workflow/rules/depth.smk"
 include: "workflow/rules/report.smk"
 
 

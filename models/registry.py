@@ -40,6 +40,7 @@ class Family:
     has_recurrence: bool  # computed in a fast and a reference form (timed in both)
     has_length_axis: bool = True  # reads any length up to max_seq_len (timed against T)
     classifier: bool = False  # one prediction per sequence: (logits (B, n_classes), rep (B, d)), needs n_classes
+    shared_depth: bool = False  # one `block` applied at every depth step (measured by repro/depth/)
     switches: tuple[DefectSwitch, ...] = ()
 
     def keys(self) -> list:
@@ -67,7 +68,7 @@ class Family:
 
 FAMILIES = {
     "transformer": Family(TransformerConfig, Transformer, has_recurrence=False),
-    "unimatrix": Family(UniMatrixConfig, UniMatrix, has_recurrence=True, switches=(
+    "unimatrix": Family(UniMatrixConfig, UniMatrix, has_recurrence=True, shared_depth=True, switches=(
         DefectSwitch("D1", "carry_state_across_depth", faithful=True),
         DefectSwitch("D12", "batch_coupled_lookup", faithful=True, present=lambda s: s.side_memory == "sparse_pointer"),
     )),

@@ -1,6 +1,7 @@
 """Read the config once: validate it, fill defaults, expand the run table, and resolve the
 settings of every node. Imported by the Snakefile and the report's scripts, so importing it does not
 import torch; validate() does, for the checks whose rules the tasks and the data own."""
+import argparse
 import csv
 import hashlib
 import json
@@ -43,6 +44,14 @@ class Run:
     @property
     def directory(self) -> str:
         return f"results/runs/{self.name}"
+
+
+def parse_run(name: str) -> Run:
+    """A run name, experiment/variant/mode/seedN, as Run."""
+    parts = name.split("/")
+    if len(parts) != 4 or not parts[3].startswith("seed") or not parts[3][4:].isdigit():
+        raise argparse.ArgumentTypeError(f"{name!r}: expected experiment/variant/mode/seedN")
+    return Run(parts[0], parts[1], parts[2], int(parts[3][4:]))
 
 
 # `snakemake --config key=false` passes the string "false" (Snakemake reads only True and False as
@@ -115,6 +124,7 @@ def validate(config: dict) -> dict:
     _check_fix_effects(config)
     _check_benchmark(config)
     _check_ruler(config)
+    _check_depth_diagnostics(config)
     _check_recipes(config, _check_data(config))
     return config
 
@@ -333,6 +343,22 @@ def _check_ruler(config: dict) -> None:
     if config["ruler"]["experiment"] not in language_models:
         raise ConfigError(f"config key 'ruler.experiment': {config['ruler']['experiment']!r} is not an experiment "
                           f"whose task is lm; valid: {', '.join(sorted(language_models))}")
+
+
+def _check_depth_diagnostics(config: dict) -> None:
+    """The diagnostics read validation windows of WikiText-2, so they measure byte LMs only."""
+    language_models = task_experiments(config, "lm")
+    for i, experiment in enumerate(config["depth_diagnostics"]["experiments"]):
+        if experiment not in language_models:
+            raise ConfigError(f"config key 'depth_diagnostics.experiments.{i}': {experiment!r} is not an experiment "
+                              f"whose task is lm; valid: {', '.join(sorted(language_models))}")
+
+
+def depth_diagnostic_runs(config: dict) -> list:
+    """The runs the depth diagnostics measure: those of a shared-depth family in their experiments."""
+    from models.registry import family_of  # torch: the family records own the trait
+    return [run for experiment in config["depth_diagnostics"]["experiments"] for run in runs(config, experiment)
+            if family_of(config["variants"][run.variant]).shared_depth]
 
 
 def load(*paths) -> dict:

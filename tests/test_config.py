@@ -78,6 +78,9 @@ def broken(config, edit):
      "ruler.experiment': 'recall' is not an experiment whose task is lm; valid: generic_latent, lm, rffn_pilot80, "),
     (lambda c: c["ruler"].update(budgets=[128, 0]), "ruler.budgets.1': 0 is less than the minimum of 1"),
     (lambda c: c["ruler"].update(samples=0), "ruler.samples': 0 is less than the minimum of 1"),
+    (lambda c: c["depth_diagnostics"]["experiments"].append("recall"),
+     "depth_diagnostics.experiments.1': 'recall' is not an experiment whose task is lm; valid: generic_latent, lm, "),
+    (lambda c: c["depth_diagnostics"].update(windows=0), "depth_diagnostics.windows': 0 is less than the minimum of 1"),
 ])
 def test_bad_config_names_the_key_and_the_valid_values(paper_config, edit, message):
     with pytest.raises(ConfigError) as error:

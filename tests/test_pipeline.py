@@ -11,11 +11,12 @@ import time
 import zipfile
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
 from conftest import REPO, processes_holding, repository_copy
-from repro.config import load, runs, trained_by
+from repro.config import depth_diagnostic_runs, load, runs, trained_by
 from repro.report.captions import caption_files
 from repro.ruler.tasks import TASKS as RULER_TASKS
 
@@ -28,7 +29,7 @@ BENCHMARK_JOBS = {f"results/benchmarks/{variant}.json" for variant in SMOKE_CONF
 BENCHMARK_TABLES = {f"results/benchmarks/{measurement}.{kind}" for measurement in ("throughput", "train_step")
                     for kind in ("csv", "provenance.json")}
 REPORT_CAPTIONS = {f"results/report_captions/{name}.rst" for name in caption_files(SMOKE_CONFIG)}
-FIGURES = ("fig1_architecture", "fig2_lm_bpb", "sp_capacity", "recall_distance", "fig3_throughput_local")
+FIGURES = ("fig1_architecture", "fig2_lm_bpb", "sp_capacity", "recall_distance", "depth_diagnostics", "fig3_throughput_local")
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +81,9 @@ def test_smoke_dag_builds_the_report(workdir):
     assert len(SMOKE_RUNS) == 83 and len(tables) == 16 and len(BENCHMARK_JOBS) == 2
     ruler_rows = (workdir / "results/ruler.csv").read_text().splitlines()[1:]  # a row per lm run, budget and task
     assert len(ruler_rows) == len(runs(SMOKE_CONFIG, SMOKE_CONFIG["ruler"]["experiment"])) * len(rulers) * len(RULER_TASKS)
+    depth = pd.read_csv(workdir / "results/depth_diagnostics.csv")  # every shared-depth LM run, measured
+    assert set(depth[["experiment", "variant", "mode", "seed"]].itertuples(index=False, name=None)) == {
+        (run.experiment, run.variant, run.mode, run.seed) for run in depth_diagnostic_runs(SMOKE_CONFIG)}
     assert (workdir / "paper/build/main.pdf").read_bytes().startswith(b"%PDF")
     trained = {by.directory for by in trained_by(SMOKE_CONFIG).values()}
     assert len(trained) < len(SMOKE_RUNS)  # the smoke config too has runs that another experiment trains

@@ -17,7 +17,8 @@ import yaml
 from repro import slot_capacity, triple_audit
 from repro.config import (ConfigError, benchmark_names, load, reported_numbers, run_modes, slot_ladder, table_experiments,
                           table_spec, validate_answer, validate_claims)
-from repro.figures import fig1_architecture, fig2_lm_bpb, fig3_throughput, recall_distance, sp_capacity
+from repro.depth.measure import METRICS as DEPTH_METRICS
+from repro.figures import depth_diagnostics, fig1_architecture, fig2_lm_bpb, fig3_throughput, recall_distance, sp_capacity
 from repro.report import (answer, captions, claims, fix_effect, latex, power, quantities, render, stats, table,
                           train_step_table, variables)
 from repro.report.facts import config_facts
@@ -554,6 +555,13 @@ def test_report_renders_and_compiles_to_pdf(tmp_path, paper_config):
     recall_distance.main(["--metrics", *[str(results / f"{name}.csv") for name in recall_distance_experiments(paper_config)],
                           *recall_distance_arguments(paper_config), "--out-pdf", str(figures["recall_distance"]),
                           "--out-png", str(tmp_path / "recall_distance.png")])
+    figures["depth_diagnostics"] = paper / "figures" / "depth_diagnostics.pdf"
+    pd.DataFrame([{"experiment": "lm", "variant": "unimatrix_core", "mode": "faithful", "seed": seed, "step": step,
+                   "metric": metric, "value": 1.0 / step} for seed in (7, 8) for step in (1, 2, 3) for metric in DEPTH_METRICS]
+                 ).to_csv(results / "depth_diagnostics.csv", index=False)
+    depth_diagnostics.main(["--diagnostics", str(results / "depth_diagnostics.csv"),
+                            "--names", json.dumps({"unimatrix_core": {"label": "UniMatrix-Core"}}),
+                            "--out-pdf", str(figures["depth_diagnostics"]), "--out-png", str(tmp_path / "depth.png")])
     variables.main(["--facts", json.dumps(config_facts(paper_config, reported_numbers(PAPER / "reported.csv"))),
                     "--slot-capacity", str(results / "slot_capacity.csv"), "--triple-seq-len", "49",
                     "--out", str(paper / "build" / "variables.tex")])

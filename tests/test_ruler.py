@@ -7,12 +7,13 @@ import pandas as pd
 import pytest
 import torch
 
+from repro.config import parse_run
 from repro.data.wikitext import BOS_ID, EOS_ID, PAD_ID, VOCAB_SIZE
 from repro.report.ruler_table import table_context
 from repro.ruler import aggregate
 from repro.ruler.budget import effective_budget, fit_units
 from repro.ruler.generate import greedy
-from repro.ruler.run import parse_run, run_task
+from repro.ruler.run import run_task
 from repro.ruler.score import empty_predictions, string_match_all
 from repro.ruler.tasks import NOISE, TASKS, WORD_BANK, cwe, fwe, niah_single_1, vt, zipf_counts
 from repro.ruler.tokens import decode, encode, token_count

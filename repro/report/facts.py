@@ -86,6 +86,7 @@ def recipe_facts(config: dict) -> dict:
         "RecallDistanceTokensPerPair": number(_one({_recipe(config, e)["tokens_per_pair"] for e in task_experiments(config, "recall_distance")},
                                                    "the recall_distance experiments: tokens_per_pair")),
         "RecallDistanceLengths": series(sorted(_recipe(config, e)["seq_len"] for e in task_experiments(config, "recall_distance"))),
+        "DepthDiagnosticsWindows": number(config["depth_diagnostics"]["windows"]),
     }
 
 

@@ -54,3 +54,8 @@ def recall_distance_arguments(config: dict) -> list:
     variants = list(dict.fromkeys(v for name in experiments for v in config["experiments"][name]["variants"]))
     # unsorted keys: the variants' order sets the lines' colours
     return ["--lengths", json.dumps(experiments), "--names", json.dumps(variant_names(config, variants))]
+
+
+def depth_diagnostics_arguments(config: dict, runs: list) -> list:
+    """The measured variants' names, in the order they first appear among `runs`."""
+    return ["--names", json.dumps(variant_names(config, list(dict.fromkeys(run.variant for run in runs))))]

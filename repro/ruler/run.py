@@ -9,7 +9,7 @@ import argparse
 
 from repro import device as devices
 from repro.artifacts import write_json_atomically
-from repro.config import Run
+from repro.config import parse_run
 from repro.evaluate import load_checkpoint, trained_model
 from repro.provenance import code_version, library_versions
 from repro.ruler.budget import effective_budget, fit_units
@@ -43,14 +43,6 @@ def run_task(model, task: Task, samples: int, seed: int, budget: int, window: in
         "predictions": predictions,
         "references": references,
     }
-
-
-def parse_run(name: str) -> Run:
-    """A run name, experiment/variant/mode/seedN, as Run."""
-    parts = name.split("/")
-    if len(parts) != 4 or not parts[3].startswith("seed") or not parts[3][4:].isdigit():
-        raise argparse.ArgumentTypeError(f"{name!r}: expected experiment/variant/mode/seedN")
-    return Run(parts[0], parts[1], parts[2], int(parts[3][4:]))
 
 
 def main(argv=None) -> None:

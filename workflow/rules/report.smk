@@ -2,8 +2,8 @@
 # Outputs marked report(...) make Snakemake's HTML report (snakemake --report), with the PDF's captions.
 from repro.report.captions import caption_files, figure_captions
 from repro.report.facts import config_facts
-from repro.report.figure_settings import (capacity_figure_arguments, figure2_arguments, recall_distance_arguments,
-                                         recall_distance_experiments)
+from repro.report.figure_settings import (capacity_figure_arguments, depth_diagnostics_arguments, figure2_arguments,
+                                         recall_distance_arguments, recall_distance_experiments)
 
 CAPTION_FILES = caption_files(config)
 CAPTIONS = "../../results/report_captions"  # rule report_captions writes them; report() paths start at this file
@@ -152,6 +152,27 @@ rule figure_recall_distance:
         )
 
 
+rule figure_depth_diagnostics:
+    input:
+        diagnostics=report(rules.depth_aggregate.output[0], caption=f"{CAPTIONS}/depth_diagnostics.rst",
+                           category="Figures", subcategory="depth_diagnostics"),
+        code="repro/figures/depth_diagnostics.py",
+    output:
+        pdf="paper/figures/depth_diagnostics.pdf",
+        png=report("paper/figures/depth_diagnostics.png", caption=f"{CAPTIONS}/depth_diagnostics.rst", category="Figures",
+                   subcategory="depth_diagnostics"),
+    params:
+        settings=depth_diagnostics_arguments(config, DEPTH_RUNS),
+    log:
+        "results/logs/figure_depth_diagnostics.log",
+    run:
+        python_step(
+            "repro.figures.depth_diagnostics",
+            ["--diagnostics", input.diagnostics, *params.settings, "--out-pdf", output.pdf, "--out-png", output.png],
+            log[0],
+        )
+
+
 # Every number the report's prose states, as LaTeX macros: the config's facts and the measured ones.
 rule report_variables:
     input:
@@ -270,7 +291,7 @@ rule render_report:
                 *expand("paper/tables/train_step_{result_set}.tex", result_set=RESULT_SETS),
                 *expand("paper/tables/ruler_budget{budget}.tex", budget=config["ruler"]["budgets"])],
         figures=[rules.figure1_architecture.output.pdf, rules.figure2_lm_bpb.output.pdf, rules.figure_sp_capacity.output.pdf,
-                 rules.figure_recall_distance.output.pdf,
+                 rules.figure_recall_distance.output.pdf, rules.figure_depth_diagnostics.output.pdf,
                  *expand("paper/figures/fig3_throughput_{result_set}.pdf", result_set=RESULT_SETS)],
         variables=rules.report_variables.output[0],
         code="repro/report/render.py",

@@ -1,0 +1,40 @@
+# Depth diagnostics (repro/depth/): each shared-depth LM checkpoint's token states at every depth
+# step, measured on validation windows (the figure is drawn in report.smk).
+from repro.config import depth_diagnostic_runs
+
+DEPTH_RUNS = depth_diagnostic_runs(config)
+
+
+rule depth_diagnostics:
+    input:
+        unpack(eval_data),
+        checkpoint=lambda wildcards: f"{trainer_of(wildcards).directory}/model.pt",
+        code="repro/depth/measure.py",
+    output:
+        f"{RUN_DIR}/depth.json",
+    params:
+        run=lambda wildcards: run_of(wildcards).name,
+        # A changed recipe reruns the job, and a stale checkpoint is refused.
+        trained_with=lambda wildcards: settings_hash(train_settings(config, trainer_of(wildcards))),
+        windows=config["depth_diagnostics"]["windows"],
+    log:
+        f"{RUN_DIR}/depth.log",
+    run:
+        python_step(
+            "repro.depth.measure",
+            ["--checkpoint", input.checkpoint, "--trained-with", params.trained_with, "--run", params.run,
+             f"--data=valid={input.valid}", "--windows", params.windows, "--out", output[0]],
+            log[0],
+        )
+
+
+rule depth_aggregate:
+    input:
+        [f"{run.directory}/depth.json" for run in DEPTH_RUNS],
+    output:
+        "results/depth_diagnostics.csv",
+    log:
+        "results/logs/depth_aggregate.log",
+    run:
+        python_step("repro.depth.aggregate", ["--out", output[0], *input], log[0])
+
