@@ -15,15 +15,15 @@ import pytest
 import yaml
 
 from repro import slot_capacity, triple_audit
-from repro.config import (ConfigError, benchmark_names, load, reported_numbers, run_modes, slot_ladder, table_experiments,
-                          table_spec, validate_answer, validate_claims)
+from repro.config import (ConfigError, benchmark_names, load, report_tables, reported_numbers, run_modes, slot_ladder,
+                          table_spec, task_result_sets, validate_answer, validate_claims)
 from repro.depth.measure import METRICS as DEPTH_METRICS
 from repro.figures import depth_diagnostics, fig1_architecture, fig2_lm_bpb, fig3_throughput, recall_distance, sp_capacity
 from repro.report import (answer, captions, claims, fix_effect, latex, power, quantities, render, stats, table,
                           train_step_table, variables)
 from repro.report.facts import config_facts
 from repro.report.figure_settings import (capacity_figure_arguments, figure2_arguments, recall_distance_arguments,
-                                         recall_distance_experiments, slot_capacity_arguments)
+                                         slot_capacity_arguments)
 from repro.report.reported import Reported
 from repro.report.verdict import Band
 
@@ -518,6 +518,12 @@ def benchmark_results(config: dict, device: str, folder: Path) -> Path:
     return folder
 
 
+def metrics_files(results: Path, paths: list) -> list:
+    """The metrics CSVs a report step reads: this run's from the fake `results` (one file per experiment),
+    a committed set's from the repository."""
+    return [str(results / Path(path).name) if path.startswith("results/") else str(REPO / path) for path in paths]
+
+
 def test_report_renders_and_compiles_to_pdf(tmp_path, paper_config):
     metrics = full_metrics(paper_config)
     ladder = slot_ladder(paper_config, "sparse_pointer_ablation")
@@ -536,10 +542,10 @@ def test_report_renders_and_compiles_to_pdf(tmp_path, paper_config):
                   "library_versions": {"torch": "2.13.0", "python": "3.11"}, "n_runs": 21, "config_hash": "f00d"}
     (results / "provenance.json").write_text(json.dumps(provenance))
     tables = {}
-    for name in paper_config["report"]["tables"]:
+    for name, shown in report_tables(paper_config).items():  # this run's metrics, or a committed set's
         tables[name] = paper / "tables" / f"{name}.tex"
-        inputs = [str(results / f"{experiment}.csv") for experiment in table_experiments(paper_config, name)]
-        table.main(["--spec", json.dumps(table_spec(paper_config, name)), "--metrics", *inputs,
+        inputs = metrics_files(results, shown["metrics"])
+        table.main(["--spec", json.dumps(shown["spec"]), "--metrics", *inputs,
                     "--reported", str(PAPER / "reported.csv"), "--template", str(TEMPLATES / "comparison_table.tex.j2"),
                     "--out", str(tables[name]), "--out-csv", str(results / f"{name}_table.csv")])
     figures = {name: paper / "figures" / f"{name}.pdf" for name in ("fig1_architecture", "fig2_lm_bpb", "sp_capacity")}
@@ -551,10 +557,11 @@ def test_report_renders_and_compiles_to_pdf(tmp_path, paper_config):
     sp_capacity.main(["--metrics", str(results / "sparse_pointer_ablation.csv"), "--reported", str(PAPER / "reported.csv"),
                       "--slot-capacity", str(results / "slot_capacity.csv"), *map(str, capacity_figure_arguments(paper_config)),
                       "--out-pdf", str(figures["sp_capacity"]), "--out-png", str(tmp_path / "sp_capacity.png")])
-    figures["recall_distance"] = paper / "figures" / "recall_distance.pdf"
-    recall_distance.main(["--metrics", *[str(results / f"{name}.csv") for name in recall_distance_experiments(paper_config)],
-                          *recall_distance_arguments(paper_config), "--out-pdf", str(figures["recall_distance"]),
-                          "--out-png", str(tmp_path / "recall_distance.png")])
+    for result_set, shown in task_result_sets(paper_config, "recall_distance").items():
+        figures[f"recall_distance_{result_set}"] = paper / "figures" / f"recall_distance_{result_set}.pdf"
+        inputs = metrics_files(results, shown["metrics"])
+        recall_distance.main(["--metrics", *inputs, *recall_distance_arguments(paper_config, result_set),
+                              "--out-pdf", str(figures[f"recall_distance_{result_set}"]), "--out-png", str(tmp_path / "recall_distance.png")])
     figures["depth_diagnostics"] = paper / "figures" / "depth_diagnostics.pdf"
     pd.DataFrame([{"experiment": "lm", "variant": "unimatrix_core", "mode": "faithful", "seed": seed, "step": step,
                    "metric": metric, "value": 1.0 / step} for seed in (7, 8) for step in (1, 2, 3) for metric in DEPTH_METRICS]
@@ -617,6 +624,8 @@ def test_report_renders_and_compiles_to_pdf(tmp_path, paper_config):
                    "repro.report.train\\_step\\_table"):
         assert script in source
     assert source.index("Result set \\texttt{local}") < source.index("Result set \\texttt{h100}")
+    assert source.index("\\input{../tables/table_recall_distance.tex}") < \
+        source.index("\\input{../tables/table_recall_distance_recall_distance_h100.tex}")
     assert source.index("\\input{../tables/answer.tex}") < source.index("\\section{") < source.index("\\input{../tables/claims.tex}")
 
     result = subprocess.run(["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-cd", str(main_tex)],
