@@ -136,7 +136,8 @@ def validate(config: dict) -> dict:
 def validate_answer(document: dict, claims: list) -> dict:
     """The first page's sections of paper/claims.yaml (already checked against its schema by
     validate_claims) against the expanded claim list: every id they name is a claim's, and a claim has
-    at most one explanation per mode. Returns {"headline": [...], "explanations": [one per claim and mode]}."""
+    at most one explanation per mode. Returns {"headline": [...], "explanations": [one per claim and mode],
+    "extension": [per extension section, its name and per claim its text and expanded rows (id, T, result set)]}."""
     ids = {claim["id"] for claim in claims}
     named = [(f"headline.{i}.claims.{j}", claim_id) for i, entry in enumerate(document.get("headline", []))
              for j, claim_id in enumerate(entry["claims"])]
@@ -154,7 +155,11 @@ def validate_answer(document: dict, claims: list) -> dict:
                                       f"explained by 'explanations.{explained[claim_id, mode]}'; one explanation each")
                 explained[claim_id, mode] = i
                 explanations.append({"claim": claim_id, "mode": mode, "defect": entry.get("defect"), "why": entry["why"]})
-    return {"headline": document.get("headline", []), "explanations": explanations}
+    extension = [{"name": section["name"], "claims": [
+        {"text": stated["text"], "rows": [{"id": claim["id"], "seq_len": claim["seq_len"], "result_set": claim["result_set"]}
+                                          for claim in claims if claim.get("template") == stated["id"]]}
+        for stated in section["claims"]]} for section in document.get(claim_list.EXTENSION, [])]
+    return {"headline": document.get("headline", []), "explanations": explanations, "extension": extension}
 
 
 def validate_claims(claims: dict, config: dict, reported: dict) -> list:
@@ -173,10 +178,7 @@ def validate_claims(claims: dict, config: dict, reported: dict) -> list:
                 raise ConfigError(f"{where}.experiment': {_one_of('experiment', claim['experiment'], experiments)}")
             experiment = claim["experiment"]
             own = experiments[experiment]["variants"]
-            named = [("variant", claim["variant"]), *[(f"than.{k}.variant", other["variant"]) for k, other in enumerate(claim.get("than", []))]]
-            if "reference" in claim:
-                named.append(("reference", claim["reference"]))
-            for key, variant in named:
+            for key, variant in _named_variants(claim):
                 if variant not in own:
                     raise ConfigError(f"{where}.{key}': {_one_of(f'variant of experiment {experiment}', variant, own)}")
             keys = [*([("paper", claim["paper"])] if "paper" in claim else []),
@@ -189,6 +191,7 @@ def validate_claims(claims: dict, config: dict, reported: dict) -> list:
         located = claim_list.located_claims(claims, {name: table_spec(config, name) for name in tables}, reported)
     except claim_list.ClaimError as error:
         raise ConfigError(str(error)) from None
+    located += _extension_claims(claims, config)
     seen = {}
     for where, claim in located:
         if claim["id"] in seen:
@@ -196,6 +199,36 @@ def validate_claims(claims: dict, config: dict, reported: dict) -> list:
                               f"'{seen[claim['id']]}'; ids are unique")
         seen[claim["id"]] = where
     return [claim for _, claim in located]
+
+
+def _extension_claims(claims: dict, config: dict) -> list:
+    """The extension's claims of paper/claims.yaml, each at every experiment of its task in each result set
+    (repro.report.claim_list), after checking that the task is known and that each experiment ran the claim's models."""
+    from repro.tasks import TASKS
+
+    located = []
+    for i, section in enumerate(claims.get(claim_list.EXTENSION, [])):
+        task = section["task"]
+        if task not in TASKS:
+            raise ConfigError(f"claims.yaml key 'extension.{i}.task': {_one_of('task', task, TASKS)}")
+        sets = task_result_sets(config, task)
+        ran = {name: {experiment: set(config["experiments"][experiment]["variants"]) for experiment in measured["lengths"]}
+               if name == LOCAL_RESULT_SET else committed_variants(name) for name, measured in sets.items()}
+        for where, claim in claim_list.extension_claims(section, f"extension.{i}", {name: sets[name]["lengths"] for name in sets},
+                                                         getattr(TASKS[task], "CHANCE_PCT", None)):
+            present = ran[claim["result_set"]].get(claim["experiment"], set())
+            for key, variant in _named_variants(claim):
+                if variant not in present:
+                    raise ConfigError(f"claims.yaml key '{where}.{key}': {variant!r} has no runs in experiment {claim['experiment']} "
+                                      f"of result set {claim['result_set']}; valid: {', '.join(sorted(present)) or 'none'}")
+            located.append((where, claim))
+    return located
+
+
+def _named_variants(claim: dict) -> list:
+    """(key, variant) of every model a claim names."""
+    named = [("variant", claim["variant"]), *[(f"than.{k}.variant", other["variant"]) for k, other in enumerate(claim.get("than", []))]]
+    return named + ([("reference", claim["reference"])] if "reference" in claim else [])
 
 
 def reported_numbers(path) -> dict:
@@ -377,6 +410,12 @@ def task_result_sets(config: dict, task: str) -> dict:
     for name in config["report"]["result_sets"].get(task, []):
         sets[name] = {"metrics": [f"{MEASURED_DIR}/{name}/{SET_METRICS}"], "lengths": committed_lengths(name)}
     return sets
+
+
+def claim_result_sets(claims: list) -> dict:
+    """{committed result set: its metrics CSV} of every set that some claim (of our extension) is evaluated on."""
+    names = dict.fromkeys(claim["result_set"] for claim in claims if claim.get("result_set", LOCAL_RESULT_SET) != LOCAL_RESULT_SET)
+    return {name: f"{MEASURED_DIR}/{name}/{SET_METRICS}" for name in names}
 
 
 def _check_result_sets(config: dict) -> None:

@@ -17,6 +17,7 @@ from repro.config import (
     benchmark_names,
     benchmark_result_sets,
     benchmark_variant_settings,
+    claim_result_sets,
     eval_pairs,
     eval_settings,
     reported_numbers,
