@@ -645,7 +645,8 @@ def _result_set_table(spec: dict, result_set: str, lengths: dict) -> dict:
     first = spec["groups"][0]
     groups = [{**first, "title": f"$T = {length}$", "experiment": experiment, "metric_experiments": {}}
               for experiment, length in sorted(lengths.items(), key=lambda item: item[1])]
-    caption = f"{spec['caption']} Result set \\texttt{{{latex.escape(result_set)}}}, committed under \\script{{{latex.escape(MEASURED_DIR)}}}."
+    caption = (f"{spec['caption']} Result set \\texttt{{{latex.escape(result_set)}}}, "
+               f"committed under \\script{{{latex.escape(MEASURED_DIR)}}}.")
     return {**spec, "caption": caption, "label": f"{spec['label']}_{result_set}", "groups": groups}
 
 

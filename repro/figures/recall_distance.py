@@ -68,7 +68,8 @@ def draw(metrics: pd.DataFrame, lengths: dict, names: dict):
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--metrics", required=True, type=Path, nargs="+", help="the result set's tidy metrics: results/metrics/<experiment>.csv of each length, or a committed set's metrics.csv")
+    parser.add_argument("--metrics", required=True, type=Path, nargs="+",
+                        help="the result set's tidy metrics: results/metrics/<experiment>.csv of each length, or a committed set's metrics.csv")
     parser.add_argument("--lengths", required=True, help="JSON {experiment: sequence length}")
     parser.add_argument("--names", required=True, help='JSON {variant: {"label": ...}}, in line order')
     parser.add_argument("--out-pdf", required=True, type=Path, help="the PDF to write")
