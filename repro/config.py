@@ -11,7 +11,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from repro.report import claim_list
+from repro.report import claim_list, latex
 from repro.settings import EvalSettings, TrainSettings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -22,8 +22,11 @@ VARIANT_DESCRIPTION_KEYS = ("label", "paper_name")
 # JSON Schema types of the settings' annotations (models/registry.py: a family's keys and their types).
 JSON_TYPES = {"int": "integer", "bool": "boolean", "float": "number", "str": "string"}
 MEASUREMENTS = ("throughput", "train_step")
-LOCAL_RESULT_SET = "local"  # this run's benchmarks (results/benchmarks); other sets are committed
+LOCAL_RESULT_SET = "local"  # this run's results; other sets are committed
 MEASURED_DIR = "benchmarks/measured"
+# A committed result set of a task's runs: their tidy metrics, and each experiment's sequence length
+# (the set may hold experiments that the active config does not run).
+SET_METRICS, SET_LENGTHS = "metrics.csv", "experiments.csv"
 
 
 class ConfigError(ValueError):
@@ -123,6 +126,7 @@ def validate(config: dict) -> dict:
     _check_variants(config)
     _check_fix_effects(config)
     _check_benchmark(config)
+    _check_result_sets(config)
     _check_ruler(config)
     _check_depth_diagnostics(config)
     _check_recipes(config, _check_data(config))
@@ -132,7 +136,8 @@ def validate(config: dict) -> dict:
 def validate_answer(document: dict, claims: list) -> dict:
     """The first page's sections of paper/claims.yaml (already checked against its schema by
     validate_claims) against the expanded claim list: every id they name is a claim's, and a claim has
-    at most one explanation per mode. Returns {"headline": [...], "explanations": [one per claim and mode]}."""
+    at most one explanation per mode. Returns {"headline": [...], "explanations": [one per claim and mode],
+    "extension": [per extension section, its name and per claim its text and expanded rows (id, T, result set)]}."""
     ids = {claim["id"] for claim in claims}
     named = [(f"headline.{i}.claims.{j}", claim_id) for i, entry in enumerate(document.get("headline", []))
              for j, claim_id in enumerate(entry["claims"])]
@@ -150,7 +155,11 @@ def validate_answer(document: dict, claims: list) -> dict:
                                       f"explained by 'explanations.{explained[claim_id, mode]}'; one explanation each")
                 explained[claim_id, mode] = i
                 explanations.append({"claim": claim_id, "mode": mode, "defect": entry.get("defect"), "why": entry["why"]})
-    return {"headline": document.get("headline", []), "explanations": explanations}
+    extension = [{"name": section["name"], "claims": [
+        {"text": stated["text"], "rows": [{"id": claim["id"], "seq_len": claim["seq_len"], "result_set": claim["result_set"]}
+                                          for claim in claims if claim.get("template") == stated["id"]]}
+        for stated in section["claims"]]} for section in document.get(claim_list.EXTENSION, [])]
+    return {"headline": document.get("headline", []), "explanations": explanations, "extension": extension}
 
 
 def validate_claims(claims: dict, config: dict, reported: dict) -> list:
@@ -169,10 +178,7 @@ def validate_claims(claims: dict, config: dict, reported: dict) -> list:
                 raise ConfigError(f"{where}.experiment': {_one_of('experiment', claim['experiment'], experiments)}")
             experiment = claim["experiment"]
             own = experiments[experiment]["variants"]
-            named = [("variant", claim["variant"]), *[(f"than.{k}.variant", other["variant"]) for k, other in enumerate(claim.get("than", []))]]
-            if "reference" in claim:
-                named.append(("reference", claim["reference"]))
-            for key, variant in named:
+            for key, variant in _named_variants(claim):
                 if variant not in own:
                     raise ConfigError(f"{where}.{key}': {_one_of(f'variant of experiment {experiment}', variant, own)}")
             keys = [*([("paper", claim["paper"])] if "paper" in claim else []),
@@ -185,6 +191,7 @@ def validate_claims(claims: dict, config: dict, reported: dict) -> list:
         located = claim_list.located_claims(claims, {name: table_spec(config, name) for name in tables}, reported)
     except claim_list.ClaimError as error:
         raise ConfigError(str(error)) from None
+    located += _extension_claims(claims, config)
     seen = {}
     for where, claim in located:
         if claim["id"] in seen:
@@ -192,6 +199,36 @@ def validate_claims(claims: dict, config: dict, reported: dict) -> list:
                               f"'{seen[claim['id']]}'; ids are unique")
         seen[claim["id"]] = where
     return [claim for _, claim in located]
+
+
+def _extension_claims(claims: dict, config: dict) -> list:
+    """The extension's claims of paper/claims.yaml, each at every experiment of its task in each result set
+    (repro.report.claim_list), after checking that the task is known and that each experiment ran the claim's models."""
+    from repro.tasks import TASKS
+
+    located = []
+    for i, section in enumerate(claims.get(claim_list.EXTENSION, [])):
+        task = section["task"]
+        if task not in TASKS:
+            raise ConfigError(f"claims.yaml key 'extension.{i}.task': {_one_of('task', task, TASKS)}")
+        sets = task_result_sets(config, task)
+        ran = {name: {experiment: set(config["experiments"][experiment]["variants"]) for experiment in measured["lengths"]}
+               if name == LOCAL_RESULT_SET else committed_variants(name) for name, measured in sets.items()}
+        for where, claim in claim_list.extension_claims(section, f"extension.{i}", {name: sets[name]["lengths"] for name in sets},
+                                                         getattr(TASKS[task], "CHANCE_PCT", None)):
+            present = ran[claim["result_set"]].get(claim["experiment"], set())
+            for key, variant in _named_variants(claim):
+                if variant not in present:
+                    raise ConfigError(f"claims.yaml key '{where}.{key}': {variant!r} has no runs in experiment {claim['experiment']} "
+                                      f"of result set {claim['result_set']}; valid: {', '.join(sorted(present)) or 'none'}")
+            located.append((where, claim))
+    return located
+
+
+def _named_variants(claim: dict) -> list:
+    """(key, variant) of every model a claim names."""
+    named = [("variant", claim["variant"]), *[(f"than.{k}.variant", other["variant"]) for k, other in enumerate(claim.get("than", []))]]
+    return named + ([("reference", claim["reference"])] if "reference" in claim else [])
 
 
 def reported_numbers(path) -> dict:
@@ -334,6 +371,75 @@ def _check_benchmark(config: dict) -> None:
         if name not in committed:
             raise ConfigError(f"config key 'benchmark.result_sets.{i}': {name!r} has no {MEASURED_DIR}/{name}/throughput.csv "
                               f"and train_step.csv; valid: {', '.join(committed) or 'none committed yet'}")
+
+
+def committed_result_sets() -> list:
+    """The names of the committed result sets of task runs: the folders of MEASURED_DIR holding both files."""
+    return sorted(path.parent.name for path in (REPO / MEASURED_DIR).glob(f"*/{SET_LENGTHS}")
+                  if (path.parent / SET_METRICS).is_file())
+
+
+def _read_rows(name: str, file: str) -> list:
+    with open(REPO / MEASURED_DIR / name / file, newline="") as stream:
+        return list(csv.DictReader(stream))
+
+
+def committed_lengths(name: str) -> dict:
+    """{experiment: sequence length} of a committed result set, in the file's order."""
+    return {row["experiment"]: int(row["seq_len"]) for row in _read_rows(name, SET_LENGTHS)}
+
+
+def committed_variants(name: str) -> dict:
+    """{experiment: the variants with runs in it} of a committed result set."""
+    found = {}
+    for row in _read_rows(name, SET_METRICS):
+        found.setdefault(row["experiment"], set()).add(row["variant"])
+    return found
+
+
+def task_lengths(config: dict, task: str) -> dict:
+    """{experiment: its sequence length} of every experiment whose task is `task`, in the config's order."""
+    return {name: config["recipes"][config["experiments"][name]["recipe"]]["seq_len"] for name in task_experiments(config, task)}
+
+
+def task_result_sets(config: dict, task: str) -> dict:
+    """{result set: {"metrics": the tidy metrics CSVs it reads, "lengths": {experiment: T}}} of a task: this
+    run's (`local`), then each committed set that report.result_sets names for the task."""
+    local = task_lengths(config, task)
+    sets = {LOCAL_RESULT_SET: {"metrics": [f"results/metrics/{name}.csv" for name in local], "lengths": local}}
+    for name in config["report"]["result_sets"].get(task, []):
+        sets[name] = {"metrics": [f"{MEASURED_DIR}/{name}/{SET_METRICS}"], "lengths": committed_lengths(name)}
+    return sets
+
+
+def claim_result_sets(claims: list) -> dict:
+    """{committed result set: its metrics CSV} of every set that some claim (of our extension) is evaluated on."""
+    names = dict.fromkeys(claim["result_set"] for claim in claims if claim.get("result_set", LOCAL_RESULT_SET) != LOCAL_RESULT_SET)
+    return {name: f"{MEASURED_DIR}/{name}/{SET_METRICS}" for name in names}
+
+
+def _check_result_sets(config: dict) -> None:
+    """Each committed set named exists and says the length of every experiment it holds runs of."""
+    from repro.tasks import TASKS
+
+    committed = committed_result_sets()
+    for task, names in config["report"]["result_sets"].items():
+        key = f"config key 'report.result_sets.{task}"
+        if task not in TASKS:
+            raise ConfigError(f"{key}': {_one_of('task', task, TASKS)}")
+        for i, name in enumerate(names):
+            if name not in committed:
+                raise ConfigError(f"{key}.{i}': {name!r} has no {MEASURED_DIR}/{name}/{SET_METRICS} and {SET_LENGTHS}; "
+                                  f"valid: {', '.join(committed) or 'none committed yet'}")
+            try:
+                lengths = committed_lengths(name)
+            except (KeyError, ValueError) as error:
+                raise ConfigError(f"{key}.{i}': {MEASURED_DIR}/{name}/{SET_LENGTHS} cannot be read ({error!r}); "
+                                  "valid: columns experiment and seq_len, a whole number") from None
+            unlisted = sorted(set(committed_variants(name)) - set(lengths))
+            if unlisted:
+                raise ConfigError(f"{key}.{i}': {MEASURED_DIR}/{name}/{SET_LENGTHS} gives no seq_len for the "
+                                  f"experiment(s) {', '.join(unlisted)} of its {SET_METRICS}")
 
 
 def _check_ruler(config: dict) -> None:
@@ -512,6 +618,36 @@ def table_experiments(config: dict, table: str) -> list:
     """The experiments whose runs a table shows, in order of first appearance."""
     groups = config["report"]["tables"][table]["groups"]
     return list(dict.fromkeys(name for group in groups for name in [group["experiment"], *group["metric_experiments"].values()]))
+
+
+def report_tables(config: dict) -> dict:
+    """{table: {"spec": its resolved spec, "metrics": the tidy metrics CSVs it reads}}: each table of
+    report.tables from this run, then each of those showing one task's experiments alone again from each
+    committed result set of that task (report.result_sets), as <table>_<set>."""
+    tables = {name: {"spec": table_spec(config, name),
+                     "metrics": [f"results/metrics/{experiment}.csv" for experiment in table_experiments(config, name)]}
+              for name in config["report"]["tables"]}
+    for task, names in config["report"]["result_sets"].items():
+        shown = [name for name in config["report"]["tables"]
+                 if set(table_experiments(config, name)) <= set(task_experiments(config, task))]
+        measured = task_result_sets(config, task)
+        for result_set in names:
+            for name in shown:
+                tables[f"{name}_{result_set}"] = {"spec": _result_set_table(tables[name]["spec"], result_set,
+                                                                            measured[result_set]["lengths"]),
+                                                  "metrics": measured[result_set]["metrics"]}
+    return tables
+
+
+def _result_set_table(spec: dict, result_set: str, lengths: dict) -> dict:
+    """A table's resolved spec for a committed result set: one group per experiment of the set, by length,
+    each with the rows of the table's first group (the set ran the config's models); the caption names the set."""
+    first = spec["groups"][0]
+    groups = [{**first, "title": f"$T = {length}$", "experiment": experiment, "metric_experiments": {}}
+              for experiment, length in sorted(lengths.items(), key=lambda item: item[1])]
+    caption = (f"{spec['caption']} Result set \\texttt{{{latex.escape(result_set)}}}, "
+               f"committed under \\script{{{latex.escape(MEASURED_DIR)}}}.")
+    return {**spec, "caption": caption, "label": f"{spec['label']}_{result_set}", "groups": groups}
 
 
 def slot_ladder(config: dict, experiment: str) -> dict:

@@ -5,7 +5,7 @@ import copy
 import pytest
 import yaml
 
-from repro.config import ConfigError, reported_numbers, table_spec, validate_answer, validate_claims
+from repro.config import ConfigError, load, reported_numbers, table_spec, validate_answer, validate_claims
 from repro.report import claim_list
 
 from conftest import REPO
@@ -125,7 +125,7 @@ def test_the_papers_claims_name_a_paper_key_only_where_the_table_cannot_give_it(
     named = [c for s in CLAIMS["tables"] for c in s["claims"] if "paper" in c]
     assert {c["kind"] for c in named} == {"reduction_pct"}
     assert len({c["id"] for c in paper_claims}) == len(paper_claims)
-    assert all(c["paper"] in REPORTED for c in paper_claims)
+    assert all(c["paper"] in REPORTED for c in paper_claims if "source" not in c)  # ours have none
 
 
 def explicit(claims: dict, claim_id: str) -> dict:
@@ -194,3 +194,78 @@ def test_a_defect_must_be_named_as_spec_section_8_names_it(paper_config):
     claims["explanations"][0]["defect"] = "leak"
     with pytest.raises(ConfigError, match="explanations.0.defect': 'leak' does not match"):
         validate_claims(claims, paper_config, REPORTED)
+
+
+# ---- our extension's claims ---------------------------------------------------------------------
+
+def extension_rows(claims: list) -> dict:
+    """{claim as written: [(result set, experiment, T) of each row]}, in the list's order."""
+    rows = {}
+    for claim in claims:
+        if claim.get("source") == "extension":
+            rows.setdefault(claim["template"], []).append((claim["result_set"], claim["experiment"], claim["seq_len"]))
+    return rows
+
+
+def test_each_extension_claim_gets_a_row_per_length_of_this_run_and_of_each_committed_set(paper_claims):
+    committed = [("recall_distance_h100", f"recall_distance_{length}", length) for length in (128, 256, 512, 1024, 2048)]
+    local = [("local", "recall_distance_128", 128), ("local", "recall_distance_256", 256)]
+    assert extension_rows(paper_claims) == {"x_recurrent_state_below_transformer": local + committed,
+                                            "x_sparse_pointer_keeps_95": local + committed}
+    row = next(c for c in paper_claims if c["id"] == "x_sparse_pointer_keeps_95_t2048_recall_distance_h100")
+    assert row["text"].startswith("At T = 2048: ") and row["table"].endswith("(our extension), result set recall_distance_h100")
+    assert row["paper"] is None and row["chance"] == pytest.approx(100 / 64) and "max_seq_len" not in row
+    assert all("source" not in c for c in paper_claims if not c["id"].startswith("x_"))  # the paper's claims are unmarked
+
+
+def test_the_rows_follow_the_lengths_the_active_config_runs():
+    long = load(REPO / "config" / "config.yaml", REPO / "config" / "long.yaml")
+    long["report"]["result_sets"] = {}
+    rows = extension_rows(validate_claims(copy.deepcopy(CLAIMS), long, REPORTED))
+    assert [length for _, _, length in rows["x_recurrent_state_below_transformer"]] == [128, 256, 512, 1024, 2048]
+    capped = copy.deepcopy(CLAIMS)
+    capped["extension"][0]["claims"][1]["max_seq_len"] = 512  # the claim speaks of no longer T
+    rows = extension_rows(validate_claims(capped, long, REPORTED))
+    assert [length for _, _, length in rows["x_sparse_pointer_keeps_95"]] == [128, 256, 512]
+
+
+def extension_claim(claims: dict, claim_id: str) -> dict:
+    return next(c for c in claims["extension"][0]["claims"] if c["id"] == claim_id)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda c: c["extension"][0].update(task="recall_far"), "'extension.0.task': 'recall_far' is not a known task; valid: lm, "),
+    (lambda c: extension_claim(c, "x_recurrent_state_below_transformer")["than"].append({"variant": "unimatrix_discovery"}),
+     "'extension.0.claims.0.than.3.variant': 'unimatrix_discovery' has no runs in experiment recall_distance_128 of result set "
+     "local; valid: mamba2, sparse_pointer, transformer, unimatrix_assoc, unimatrix_core, unimatrix_rosa"),
+    (lambda c: extension_claim(c, "x_sparse_pointer_keeps_95").update(kind="within", tolerance=3),
+     "'extension.0.claims.1.kind': 'within' is not one of ['range', 'less_than', 'greater_than']"),
+    (lambda c: extension_claim(c, "x_sparse_pointer_keeps_95").update(paper="T4/x/accuracy_pct"),
+     "'extension.0.claims.1': 'paper' is not one of ['id', 'text', 'kind', 'metric', 'variant', 'band', 'max_seq_len']"),
+])
+def test_a_bad_extension_claim_names_its_key(paper_config, edit, message):
+    claims = copy.deepcopy(CLAIMS)
+    edit(claims)
+    with pytest.raises(ConfigError) as error:
+        validate_claims(claims, paper_config, REPORTED)
+    assert message in str(error.value)
+
+
+def test_a_model_the_committed_set_did_not_run_is_refused_naming_the_set(paper_config):
+    config = copy.deepcopy(paper_config)
+    config["experiments"]["recall_distance_128"]["variants"].append("unimatrix_discovery")
+    config["experiments"]["recall_distance_256"]["variants"].append("unimatrix_discovery")
+    claims = copy.deepcopy(CLAIMS)
+    extension_claim(claims, "x_recurrent_state_below_transformer")["than"].append({"variant": "unimatrix_discovery"})
+    with pytest.raises(ConfigError, match="'unimatrix_discovery' has no runs in experiment recall_distance_128 of result set "
+                                          "recall_distance_h100; valid: mamba2, "):
+        validate_claims(claims, config, REPORTED)
+
+
+def test_the_first_page_gets_each_extension_claim_with_its_rows(paper_config):
+    sections = validate_answer(CLAIMS, validate_claims(copy.deepcopy(CLAIMS), paper_config, REPORTED))
+    (block,) = sections["extension"]
+    assert block["name"] == "Recall over distance"
+    assert [stated["text"] for stated in block["claims"]] == [c["text"] for c in CLAIMS["extension"][0]["claims"]]
+    assert block["claims"][1]["rows"][-1] == {"id": "x_sparse_pointer_keeps_95_t2048_recall_distance_h100", "seq_len": 2048,
+                                              "result_set": "recall_distance_h100"}

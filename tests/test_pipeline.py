@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from conftest import REPO, processes_holding, repository_copy
-from repro.config import depth_diagnostic_runs, load, runs, trained_by
+from repro.config import depth_diagnostic_runs, load, report_tables, runs, trained_by
 from repro.report.captions import caption_files
 from repro.ruler.tasks import TASKS as RULER_TASKS
 
@@ -29,7 +29,8 @@ BENCHMARK_JOBS = {f"results/benchmarks/{variant}.json" for variant in SMOKE_CONF
 BENCHMARK_TABLES = {f"results/benchmarks/{measurement}.{kind}" for measurement in ("throughput", "train_step")
                     for kind in ("csv", "provenance.json")}
 REPORT_CAPTIONS = {f"results/report_captions/{name}.rst" for name in caption_files(SMOKE_CONFIG)}
-FIGURES = ("fig1_architecture", "fig2_lm_bpb", "sp_capacity", "recall_distance", "depth_diagnostics", "fig3_throughput_local")
+FIGURES = ("fig1_architecture", "fig2_lm_bpb", "sp_capacity", "recall_distance_local", "recall_distance_recall_distance_h100",
+           "depth_diagnostics", "fig3_throughput_local")
 
 
 @pytest.fixture(scope="module")
@@ -72,19 +73,21 @@ def runs_in(outputs: set) -> set:
 def test_smoke_dag_builds_the_report(workdir):
     effects = [f"fix_effect_{name}" for name in SMOKE_CONFIG["report"]["fix_effects"]]
     rulers = [f"ruler_budget{budget}" for budget in SMOKE_CONFIG["ruler"]["budgets"]]
-    tables = [f"paper/tables/{name}.tex" for name in [*SMOKE_CONFIG["report"]["tables"], "triple_audit", *effects, "train_step_local",
+    tables = [f"paper/tables/{name}.tex" for name in [*report_tables(SMOKE_CONFIG), "triple_audit", *effects, "train_step_local",
                                                       *rulers]]
     figures = [f"paper/figures/{name}.{kind}" for name in FIGURES for kind in ("pdf", "png")]
     for path in ("paper/build/main.pdf", "paper/build/main.tex", "results/metrics.csv", "results/claims.csv",
                  *BENCHMARK_TABLES, *BENCHMARK_JOBS, *tables, *figures, *REPORT_CAPTIONS):
         assert (workdir / path).stat().st_size > 0, path
-    assert len(SMOKE_RUNS) == 83 and len(tables) == 16 and len(BENCHMARK_JOBS) == 2
+    assert len(SMOKE_RUNS) == 83 and len(tables) == 17 and len(BENCHMARK_JOBS) == 2
     ruler_rows = (workdir / "results/ruler.csv").read_text().splitlines()[1:]  # a row per lm run, budget and task
     assert len(ruler_rows) == len(runs(SMOKE_CONFIG, SMOKE_CONFIG["ruler"]["experiment"])) * len(rulers) * len(RULER_TASKS)
     depth = pd.read_csv(workdir / "results/depth_diagnostics.csv")  # every shared-depth LM run, measured
     assert set(depth[["experiment", "variant", "mode", "seed"]].itertuples(index=False, name=None)) == {
         (run.experiment, run.variant, run.mode, run.seed) for run in depth_diagnostic_runs(SMOKE_CONFIG)}
     assert (workdir / "paper/build/main.pdf").read_bytes().startswith(b"%PDF")
+    claim_lines = (workdir / "results/claims.csv").read_text().splitlines()  # source and result set lead each row
+    assert {line.split(",")[1] for line in claim_lines if line.startswith("extension,")} == {"local", "recall_distance_h100"}
     trained = {by.directory for by in trained_by(SMOKE_CONFIG).values()}
     assert len(trained) < len(SMOKE_RUNS)  # the smoke config too has runs that another experiment trains
     for run in SMOKE_RUNS:

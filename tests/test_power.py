@@ -69,3 +69,12 @@ def test_the_seed_plan_gives_each_recipe_the_seeds_its_claims_decidable_within_t
     assert plan.loc["R-AR", "claim_rows"] == 3 and plan.loc["R-AR", "undecided"] == 2
     assert plan.loc["R-LM", "cannot_be_decided"] == 1 and plan.loc["R-LM", "planned_seeds"] == 3
     assert pd.isna(plan.loc["R-TRI", "planned_seeds"])  # no claim read: nothing planned
+
+
+def test_the_seed_plan_reads_this_runs_rows_not_a_committed_sets(paper_config):
+    ci95 = t_975(2) / math.sqrt(3)
+    rows = [{"result_set": result_set, "experiment": "recall_distance_128", "claim": f"x_{result_set}", "kind": "range",
+             "mode": "faithful", "ours": 95.5, "ci95": ci95, "n": n, "band_low": 95.0, "band_high": 100.0, "verdict": "inconclusive"}
+            for result_set, n in (("local", 3), ("recall_distance_h100", 5))]
+    plan = seed_plan.plan(pd.DataFrame(rows), paper_config, max_seeds=10).set_index("recipe")
+    assert plan.loc["R-ARD", "claim_rows"] == 1 and plan.loc["R-ARD", "seeds_run"] == 3

@@ -7,9 +7,8 @@ import torch
 
 from models.acceleration import Acceleration
 from models.registry import build_model
-from repro.config import ConfigError, Run, eval_settings, load, recipe_for, runs, train_settings, validate
+from repro.config import ConfigError, Run, eval_settings, load, recipe_for, runs, task_lengths, train_settings, validate
 from repro.figures import recall_distance as figure
-from repro.report.figure_settings import recall_distance_experiments
 from repro.tasks import recall_distance as task
 from repro.tasks.recall import ANSWER, BOS, QUERY, SEP
 from repro.tasks.recall_distance import (FILLER_HIGH, FILLER_LOW, KEYS, VALUES, VOCAB_SIZE, accuracy_by_distance,
@@ -60,10 +59,10 @@ def test_distances_reach_far_and_near():
 
 
 def test_pairs_grow_with_length(paper_config):
-    for experiment, seq_len in recall_distance_experiments(paper_config).items():
+    for experiment, seq_len in task_lengths(paper_config, "recall_distance").items():
         settings = train_settings(paper_config, Run(experiment, "transformer", "faithful", 19))
         assert settings.seq_len == seq_len and settings.pairs == seq_len // recipe_for(paper_config, experiment, "transformer")["tokens_per_pair"]
-    assert sorted(recall_distance_experiments(paper_config).values()) == [128, 256]
+    assert sorted(task_lengths(paper_config, "recall_distance").values()) == [128, 256]
 
 
 def test_buckets_of_hand_made_distances():

@@ -15,15 +15,15 @@ import pytest
 import yaml
 
 from repro import slot_capacity, triple_audit
-from repro.config import (ConfigError, benchmark_names, load, reported_numbers, run_modes, slot_ladder, table_experiments,
-                          table_spec, validate_answer, validate_claims)
+from repro.config import (ConfigError, benchmark_names, claim_result_sets, load, report_tables, reported_numbers, run_modes,
+                          slot_ladder, table_spec, task_lengths, task_result_sets, validate_answer, validate_claims)
 from repro.depth.measure import METRICS as DEPTH_METRICS
 from repro.figures import depth_diagnostics, fig1_architecture, fig2_lm_bpb, fig3_throughput, recall_distance, sp_capacity
 from repro.report import (answer, captions, claims, fix_effect, latex, power, quantities, render, stats, table,
                           train_step_table, variables)
 from repro.report.facts import config_facts
 from repro.report.figure_settings import (capacity_figure_arguments, figure2_arguments, recall_distance_arguments,
-                                         recall_distance_experiments, slot_capacity_arguments)
+                                         slot_capacity_arguments)
 from repro.report.reported import Reported
 from repro.report.verdict import Band
 
@@ -59,6 +59,14 @@ def write_reported(path: Path, rows) -> Path:
 
 def paper_value(experiment: str, model: str, metric: str) -> float:
     return Reported(PAPER / "reported.csv").get(experiment, model, metric)
+
+
+def recall_distance_runs(config: dict) -> pd.DataFrame:
+    """Every run of the config's recall-over-distance experiments (three seeds), all at chance."""
+    return pd.concat([tidy(experiment, {(variant, mode): {"accuracy_pct": [1.5, 1.6, 1.7]}
+                                        for variant in config["experiments"][experiment]["variants"]
+                                        for mode in run_modes(config, experiment, variant)})
+                      for experiment in task_lengths(config, "recall_distance")], ignore_index=True)
 
 
 def full_metrics(config: dict) -> pd.DataFrame:
@@ -288,9 +296,10 @@ def test_less_than_every_seed_counts_the_seeds_won(tmp_path):
 
 
 def test_every_claim_of_the_paper_evaluates_against_runs_near_the_paper(paper_config):
-    paper_claims = validate_claims(yaml.safe_load((PAPER / "claims.yaml").read_text()), paper_config,
-                                   reported_numbers(PAPER / "reported.csv"))
+    paper_claims = [c for c in validate_claims(yaml.safe_load((PAPER / "claims.yaml").read_text()), paper_config,
+                                               reported_numbers(PAPER / "reported.csv")) if "source" not in c]
     result = claims.evaluate(paper_claims, full_metrics(paper_config), Reported(PAPER / "reported.csv"))
+    assert set(result["source"]) == {"paper"} and set(result["result_set"]) == {"local"}
     assert set(result["claim"]) == {c["id"] for c in paper_claims}
     faithful = result[result["mode"] == "faithful"].set_index("claim")["verdict"]
     assert (faithful == "reproduced").all(), faithful[faithful != "reproduced"]
@@ -302,11 +311,85 @@ def test_every_claim_of_the_paper_evaluates_against_runs_near_the_paper(paper_co
                          if any("corrected" in run_modes(paper_config, c["experiment"], v) for v in models(c))}
 
 
+# ---- our extension's claims ---------------------------------------------------------------------
+
+CHANCE = 100 / 64
+
+
+def extension_claim(kind: str, variant: str, result_set: str = "local", **fields) -> dict:
+    """An extension claim as repro.report.claim_list expands it, at T = 128."""
+    return {"id": f"x_{kind}_t128_{result_set}", "template": f"x_{kind}", "table": "Recall over distance (our extension)",
+            "text": "At T = 128: a claim of ours", "experiment": "recall_distance_128", "kind": kind, "metric": "accuracy_pct",
+            "variant": variant, "paper": None, "source": "extension", "result_set": result_set, "seq_len": 128,
+            "chance": CHANCE, **fields}
+
+
+RECURRENT_BELOW = extension_claim("greater_than", "transformer", than=[{"variant": "unimatrix_core"}, {"variant": "mamba2"}])
+
+
+def extension_row(claim: dict, runs: dict, result_sets: dict | None = None, mode: str = "faithful"):
+    metrics = tidy("recall_distance_128", runs)
+    result = claims.evaluate([claim], metrics, Reported(PAPER / "reported.csv"), result_sets)
+    return result.set_index("mode").loc[mode]
+
+
+@pytest.mark.parametrize("transformer, core, mamba2, verdict", [
+    ([30.0, 32.0, 31.0], [1.2, 1.9, 1.6], [1.5, 1.4, 1.8], "reproduced"),          # below the Transformer
+    ([1.4, 2.0, 1.7], [1.2, 1.9, 1.6], [1.5, 1.4, 1.8], "at chance"),              # all guessing
+    ([1.4, 2.0, 1.7], [20.0, 22.0, 21.0], [1.5, 1.4, 1.8], "not reproduced"),      # one recurrent model recalls
+    ([30.0, 32.0, 31.0], [1.2, 1.9, 1.6], [31.0, 30.0, 29.0], "inconclusive"),     # one level with the Transformer
+])
+def test_recurrent_state_below_the_transformer_is_judged_per_length_and_at_chance_is_untested(transformer, core, mamba2, verdict):
+    row = extension_row(RECURRENT_BELOW, {("transformer", "faithful"): {"accuracy_pct": transformer},
+                                          ("unimatrix_core", "faithful"): {"accuracy_pct": core},
+                                          ("mamba2", "faithful"): {"accuracy_pct": mamba2}})
+    assert row["verdict"] == verdict
+    assert (row["source"], row["result_set"], row["experiment"]) == ("extension", "local", "recall_distance_128")
+    assert pd.isna(row["paper"])  # the paper makes no such claim
+    assert pd.isna(row["seeds_to_decide"]) == (verdict == "at chance")  # no seed count orders guesses
+
+
+def test_a_single_run_at_chance_is_judged_on_its_values_as_every_single_run_is():
+    row = extension_row(RECURRENT_BELOW, {("transformer", "faithful"): {"accuracy_pct": [1.7]},
+                                          ("unimatrix_core", "faithful"): {"accuracy_pct": [1.5]},
+                                          ("mamba2", "faithful"): {"accuracy_pct": [1.6]}})
+    assert row["verdict"] == "reproduced" and row["n"] == 1
+
+
+def test_sparse_pointer_at_chance_misses_the_95_percent_band():
+    keeps = extension_claim("range", "sparse_pointer", band=[95, 100])
+    assert extension_row(keeps, {("sparse_pointer", "faithful"): {"accuracy_pct": [97.5, 98.0, 98.5]}})["verdict"] == "reproduced"
+    row = extension_row(keeps, {("sparse_pointer", "faithful"): {"accuracy_pct": [1.3, 1.7, 1.4]}})
+    assert row["verdict"] == "not reproduced" and row["tolerance"] == "[95, 100]"
+
+
+def test_an_extension_claim_reads_the_result_set_it_names(tmp_path):
+    measured = tidy("recall_distance_128", {("sparse_pointer", "faithful"): {"accuracy_pct": [24.0, 25.0, 24.5]}})
+    keeps = extension_claim("range", "sparse_pointer", result_set="recall_distance_h100", band=[95, 100])
+    row = extension_row(keeps, {}, {"recall_distance_h100": measured})
+    assert row["result_set"] == "recall_distance_h100" and row["ours"] == pytest.approx(24.5) and row["verdict"] == "not reproduced"
+    with pytest.raises(ValueError, match="no metrics of result set 'recall_distance_h100'; given: local"):
+        extension_row(keeps, {})
+
+
+def test_the_extension_claims_evaluate_on_this_run_and_the_committed_set(paper_config):
+    every = validate_claims(yaml.safe_load((PAPER / "claims.yaml").read_text()), paper_config, reported_numbers(PAPER / "reported.csv"))
+    ours = [c for c in every if c.get("source") == "extension"]
+    sets = {name: pd.read_csv(REPO / path) for name, path in claim_result_sets(every).items()}
+    result = claims.evaluate(ours, recall_distance_runs(paper_config), Reported(PAPER / "reported.csv"), sets)
+    assert set(result["source"]) == {"extension"} and list(sets) == ["recall_distance_h100"]
+    faithful = result[result["mode"] == "faithful"].set_index("claim")["verdict"]
+    assert faithful["x_recurrent_state_below_transformer_t2048_recall_distance_h100"] == "at chance"
+    assert faithful["x_sparse_pointer_keeps_95_t2048_recall_distance_h100"] == "not reproduced"
+    assert faithful["x_recurrent_state_below_transformer_t128_local"] == "at chance"
+
+
 # ---- the first page and the claim table ----------------------------------------------------------
 
 def claim_rows(rows) -> pd.DataFrame:
     """A claims CSV of (table, claim, mode, verdict, ours) rows, the other columns filled in."""
-    return pd.DataFrame([{"experiment": "lm", "table": table, "claim": claim_id, "text": f"text of {claim_id}", "kind": "within",
+    return pd.DataFrame([{"source": "paper", "result_set": "local", "experiment": "lm", "table": table, "claim": claim_id,
+                          "text": f"text of {claim_id}", "kind": "within",
                           "mode": mode, "quantity": "val_bpb", "paper": 5.1, "ours": ours, "ci95": 0.01, "n": 3,
                           "tolerance": "±0.05", "band_low": 5.05, "band_high": 5.15, "verdict": verdict, "seeds_to_decide": 4}
                          for table, claim_id, mode, verdict, ours in rows], columns=claims.COLUMNS)
@@ -348,7 +431,7 @@ def test_each_failure_gets_its_explanation_or_is_unexplained():
 def test_first_page_states_each_headline_failure_and_unexplained_one(tmp_path):
     out_first, out_table = tmp_path / "answer.tex", tmp_path / "claims.tex"
     sections = {"headline": [{"text": "The abstract says a and c.", "claims": ["a", "c"]}],
-                "explanations": [{"claim": "a", "mode": "corrected", "defect": "D1", "why": "the leak is gone."}]}
+                "explanations": [{"claim": "a", "mode": "corrected", "defect": "D1", "why": "the leak is gone."}], "extension": []}
     claim_rows(RESULTS).to_csv(tmp_path / "claims.csv", index=False)
     answer.main(["--claims", str(tmp_path / "claims.csv"), "--answer", json.dumps(sections),
                  "--first-page-template", str(TEMPLATES / "answer.tex.j2"), "--table-template", str(TEMPLATES / "claims_table.tex.j2"),
@@ -360,11 +443,32 @@ def test_first_page_states_each_headline_failure_and_unexplained_one(tmp_path):
     assert "All & 1 & 1 & 1 & 0 & 0 & 2" in first
     assert out_table.read_text().count("text of") == 3
     sections["headline"][0]["claims"].append("zz")
-    with pytest.raises(SystemExit, match=r"no rows for the headline's claims \['zz'\]"):
+    with pytest.raises(SystemExit, match=r"no rows for the first page's claims \['zz'\]"):
         answer.main(["--claims", str(tmp_path / "claims.csv"), "--answer", json.dumps(sections),
                      "--first-page-template", str(TEMPLATES / "answer.tex.j2"), "--table-template", str(TEMPLATES / "claims_table.tex.j2"),
                      "--table-caption", "Every claim.", "--out-first-page", str(tmp_path / "x.tex"), "--out-table", str(tmp_path / "y.tex")])
     assert not (tmp_path / "x.tex").exists()
+
+
+def test_first_page_sets_our_extension_apart_from_the_papers_verdicts(tmp_path):
+    paper_rows = claim_rows(RESULTS)
+    ours = claim_rows([("Recall over distance (our extension), result set h", f"x_t{length}_h", "faithful", verdict, 1.5)
+                       for length, verdict in ((128, "at chance"), (2048, "not reproduced"))]).assign(source="extension", result_set="h")
+    pd.concat([paper_rows, ours]).to_csv(tmp_path / "claims.csv", index=False)
+    sections = {"headline": [{"text": "The abstract says a.", "claims": ["a"]}], "explanations": [],
+                "extension": [{"name": "Recall over distance", "claims": [{"text": "Ours, stated once.", "rows": [
+                    {"id": f"x_t{length}_h", "seq_len": length, "result_set": "h"} for length in (128, 2048)]}]}]}
+    out_first, out_table = tmp_path / "answer.tex", tmp_path / "claims.tex"
+    answer.main(["--claims", str(tmp_path / "claims.csv"), "--answer", json.dumps(sections),
+                 "--first-page-template", str(TEMPLATES / "answer.tex.j2"), "--table-template", str(TEMPLATES / "claims_table.tex.j2"),
+                 "--table-caption", "Every claim.", "--out-first-page", str(out_first), "--out-table", str(out_table)])
+    first = out_first.read_text()
+    assert "All & 1 & 1 & 1 & 0 & 0 & 2" in first  # the paper's counts alone
+    assert first.count("Unexplained.") == 3  # the paper's failures alone
+    block = first[first.index("Our extension, not the paper's claims: Recall over distance"):]
+    assert block.index("Ours, stated once.") < block.index("\\texttt{h}, $T = 128$") < block.index("\\texttt{h}, $T = 2048$")
+    assert "\\emph{at chance}" in block and "\\emph{not reproduced}" in block and "---" in block  # no corrected runs
+    assert "Recall over distance (our extension), result set h" in out_table.read_text()
 
 
 def test_reported_csv_holds_the_papers_numbers_once_each():
@@ -518,8 +622,14 @@ def benchmark_results(config: dict, device: str, folder: Path) -> Path:
     return folder
 
 
+def metrics_files(results: Path, paths: list) -> list:
+    """The metrics CSVs a report step reads: this run's from the fake `results` (one file per experiment),
+    a committed set's from the repository."""
+    return [str(results / Path(path).name) if path.startswith("results/") else str(REPO / path) for path in paths]
+
+
 def test_report_renders_and_compiles_to_pdf(tmp_path, paper_config):
-    metrics = full_metrics(paper_config)
+    metrics = pd.concat([full_metrics(paper_config), recall_distance_runs(paper_config)], ignore_index=True)
     ladder = slot_ladder(paper_config, "sparse_pointer_ablation")
     metrics = pd.concat([metrics, tidy("sparse_pointer_ablation", {  # the slot counts the paper did not run
         (variant, "faithful"): {f"acc_{n}pairs_pct": [50.0, 51.0, 52.0] for n in (4, 6, 8)}
@@ -536,10 +646,10 @@ def test_report_renders_and_compiles_to_pdf(tmp_path, paper_config):
                   "library_versions": {"torch": "2.13.0", "python": "3.11"}, "n_runs": 21, "config_hash": "f00d"}
     (results / "provenance.json").write_text(json.dumps(provenance))
     tables = {}
-    for name in paper_config["report"]["tables"]:
+    for name, shown in report_tables(paper_config).items():  # this run's metrics, or a committed set's
         tables[name] = paper / "tables" / f"{name}.tex"
-        inputs = [str(results / f"{experiment}.csv") for experiment in table_experiments(paper_config, name)]
-        table.main(["--spec", json.dumps(table_spec(paper_config, name)), "--metrics", *inputs,
+        inputs = metrics_files(results, shown["metrics"])
+        table.main(["--spec", json.dumps(shown["spec"]), "--metrics", *inputs,
                     "--reported", str(PAPER / "reported.csv"), "--template", str(TEMPLATES / "comparison_table.tex.j2"),
                     "--out", str(tables[name]), "--out-csv", str(results / f"{name}_table.csv")])
     figures = {name: paper / "figures" / f"{name}.pdf" for name in ("fig1_architecture", "fig2_lm_bpb", "sp_capacity")}
@@ -551,10 +661,11 @@ def test_report_renders_and_compiles_to_pdf(tmp_path, paper_config):
     sp_capacity.main(["--metrics", str(results / "sparse_pointer_ablation.csv"), "--reported", str(PAPER / "reported.csv"),
                       "--slot-capacity", str(results / "slot_capacity.csv"), *map(str, capacity_figure_arguments(paper_config)),
                       "--out-pdf", str(figures["sp_capacity"]), "--out-png", str(tmp_path / "sp_capacity.png")])
-    figures["recall_distance"] = paper / "figures" / "recall_distance.pdf"
-    recall_distance.main(["--metrics", *[str(results / f"{name}.csv") for name in recall_distance_experiments(paper_config)],
-                          *recall_distance_arguments(paper_config), "--out-pdf", str(figures["recall_distance"]),
-                          "--out-png", str(tmp_path / "recall_distance.png")])
+    for result_set, shown in task_result_sets(paper_config, "recall_distance").items():
+        figures[f"recall_distance_{result_set}"] = paper / "figures" / f"recall_distance_{result_set}.pdf"
+        inputs = metrics_files(results, shown["metrics"])
+        recall_distance.main(["--metrics", *inputs, *recall_distance_arguments(paper_config, result_set),
+                              "--out-pdf", str(figures[f"recall_distance_{result_set}"]), "--out-png", str(tmp_path / "recall_distance.png")])
     figures["depth_diagnostics"] = paper / "figures" / "depth_diagnostics.pdf"
     pd.DataFrame([{"experiment": "lm", "variant": "unimatrix_core", "mode": "faithful", "seed": seed, "step": step,
                    "metric": metric, "value": 1.0 / step} for seed in (7, 8) for step in (1, 2, 3) for metric in DEPTH_METRICS]
@@ -590,6 +701,7 @@ def test_report_renders_and_compiles_to_pdf(tmp_path, paper_config):
     paper_claims = validate_claims(yaml.safe_load((PAPER / "claims.yaml").read_text()), paper_config,
                                    reported_numbers(PAPER / "reported.csv"))
     claims.main(["--claims", json.dumps(paper_claims), "--metrics", str(results / "metrics.csv"),
+                 *[f"--result-set={name}={REPO / path}" for name, path in claim_result_sets(paper_claims).items()],
                  "--reported", str(PAPER / "reported.csv"), "--out-csv", str(results / "claims.csv")])
     tables["answer"], tables["claims"] = paper / "tables" / "answer.tex", paper / "tables" / "claims.tex"
     answer_sections = validate_answer(yaml.safe_load((PAPER / "claims.yaml").read_text()), paper_claims)
@@ -597,6 +709,9 @@ def test_report_renders_and_compiles_to_pdf(tmp_path, paper_config):
                  "--first-page-template", str(TEMPLATES / "answer.tex.j2"), "--table-template", str(TEMPLATES / "claims_table.tex.j2"),
                  "--table-caption", paper_config["report"]["claims"]["caption"],
                  "--out-first-page", str(tables["answer"]), "--out-table", str(tables["claims"])])
+    first_page = tables["answer"].read_text()
+    assert "At T = 2048" not in first_page[:first_page.index("Our extension")]  # the paper's block holds none of ours
+    assert "\\texttt{recall\\_distance\\_h100}, $T = 2048$" in first_page
     main_tex = paper / "build" / "main.tex"
     render.main(["--template", str(TEMPLATES / "main.tex.j2"), "--provenance", str(results / "provenance.json"),
                  "--variables", str(paper / "build" / "variables.tex"),
@@ -617,6 +732,8 @@ def test_report_renders_and_compiles_to_pdf(tmp_path, paper_config):
                    "repro.report.train\\_step\\_table"):
         assert script in source
     assert source.index("Result set \\texttt{local}") < source.index("Result set \\texttt{h100}")
+    assert source.index("\\input{../tables/table_recall_distance.tex}") < \
+        source.index("\\input{../tables/table_recall_distance_recall_distance_h100.tex}")
     assert source.index("\\input{../tables/answer.tex}") < source.index("\\section{") < source.index("\\input{../tables/claims.tex}")
 
     result = subprocess.run(["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-cd", str(main_tex)],

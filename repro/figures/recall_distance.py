@@ -1,8 +1,9 @@
 """Recall over distance (our extension): associative-recall accuracy against sequence length T.
 
-One line per model and mode over the recall_distance experiments (one per length, config
-report.figures.recall_distance), colours in the variants' order: our faithful mean over seeds
-solid, our corrected mean dashed for the models with corrected runs, error bars the sample std.
+One figure per result set (this run's, and each committed set of config report.result_sets), one
+line per model and mode over the set's recall_distance experiments (one per length), colours in the
+variants' order: the faithful mean over seeds solid, the corrected mean dashed for the models with
+corrected runs, error bars the sample std.
 The x axis is log2, so each doubling of T (and of the pairs) is one step, where a model's recall
 breaks shows as a fall between two neighbouring points."""
 import argparse
@@ -67,7 +68,8 @@ def draw(metrics: pd.DataFrame, lengths: dict, names: dict):
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--metrics", required=True, type=Path, nargs="+", help="results/metrics/<experiment>.csv of each length")
+    parser.add_argument("--metrics", required=True, type=Path, nargs="+",
+                        help="the result set's tidy metrics: results/metrics/<experiment>.csv of each length, or a committed set's metrics.csv")
     parser.add_argument("--lengths", required=True, help="JSON {experiment: sequence length}")
     parser.add_argument("--names", required=True, help='JSON {variant: {"label": ...}}, in line order')
     parser.add_argument("--out-pdf", required=True, type=Path, help="the PDF to write")

@@ -1,6 +1,7 @@
 """The report's pages about the claims, from results/claims.csv: the first page, which answers
 whether the paper holds (the abstract's claims in both modes, the verdict counts per table and
-mode, and why each claim that failed failed), and the appendix's long table of every claim with
+mode, and why each claim that failed failed, all from the paper's claims alone), then our
+extension's claims in a block of their own, and the appendix's long table of every claim with
 both modes side by side. The first page's sections come from paper/claims.yaml, checked by
 repro.config.validate_answer."""
 import argparse
@@ -10,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from repro.report import latex
+from repro.report.claims import PAPER
 from repro.report.verdict import NOT_REPRODUCED, VERDICTS
 
 MODES = ("faithful", "corrected")
@@ -63,6 +65,14 @@ def headline(results: pd.DataFrame, entries: list[dict]) -> list[dict]:
     return [{"text": entry["text"], "rows": [rows[claim_id] for claim_id in entry["claims"]]} for entry in entries]
 
 
+def extension(results: pd.DataFrame, sections: list[dict]) -> list[dict]:
+    """Our extension's block: per section, each claim as written with its rows (one per result set and T)."""
+    rows = {row["id"]: row for row in side_by_side(results)}
+    return [{"name": section["name"], "claims": [
+        {"text": stated["text"], "rows": [{**rows[row["id"]], "seq_len": row["seq_len"], "result_set": row["result_set"]}
+                                          for row in stated["rows"]]} for stated in section["claims"]]} for section in sections]
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--claims", required=True, type=Path, help="results/claims.csv")
@@ -75,11 +85,15 @@ def main(argv=None) -> None:
     parser.add_argument("--out-table", required=True, type=Path, help="paper/tables/claims.tex")
     args = parser.parse_args(argv)
     results, answer = pd.read_csv(args.claims), json.loads(args.answer)
-    missing = {claim_id for entry in answer["headline"] for claim_id in entry["claims"]} - set(results["claim"])
+    shown = [claim_id for entry in answer["headline"] for claim_id in entry["claims"]] + \
+        [row["id"] for section in answer["extension"] for stated in section["claims"] for row in stated["rows"]]
+    missing = set(shown) - set(results["claim"])
     if missing:
-        raise SystemExit(f"error: {args.claims} has no rows for the headline's claims {sorted(missing)}")
-    latex.render(args.first_page_template, args.out_first_page, headline=headline(results, answer["headline"]),
-                 counts=verdict_counts(results), verdicts=VERDICTS, failures=failures(results, answer["explanations"]))
+        raise SystemExit(f"error: {args.claims} has no rows for the first page's claims {sorted(missing)}")
+    paper = results[results["source"] == PAPER]
+    latex.render(args.first_page_template, args.out_first_page, headline=headline(paper, answer["headline"]),
+                 counts=verdict_counts(paper), verdicts=VERDICTS, failures=failures(paper, answer["explanations"]),
+                 extension=extension(results, answer["extension"]))
     latex.render(args.table_template, args.out_table, caption=latex.Latex(args.table_caption), rows=side_by_side(results),
                  verdicts=VERDICTS)
 

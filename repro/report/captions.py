@@ -14,10 +14,9 @@ import json
 import re
 from pathlib import Path
 
-from repro.config import benchmark_result_sets
+from repro.config import benchmark_result_sets, report_tables, task_result_sets
 from repro.report import latex
-
-THROUGHPUT = "fig3_throughput"  # one figure per result set, its caption a template of `result_set`
+from repro.report.figure_settings import RECALL_DISTANCE
 NEWCOMMAND = re.compile(r"\\newcommand\{\\([A-Za-z]+)\}\{(.*)\}")
 TOKEN = re.compile(r"\\([A-Za-z]+)(?:\{\}|\s*)|\\(.)|---|--|~|\$|\{|\}")
 MARKUP = {"script", "texttt", "emph", "textbf", "textit", "mathrm", "ensuremath"}  # their argument stays as text
@@ -34,25 +33,38 @@ def fill(caption: str, **fields) -> str:
     return latex.environment(Path(".")).from_string(caption).render(**fields)
 
 
+def per_result_set(config: dict) -> dict:
+    """{figure drawn once per result set, its caption a template of `result_set`: (the rule's wildcard
+    that names the set, the sets)}."""
+    return {"fig3_throughput": ("result_set", list(benchmark_result_sets(config))),
+            "recall_distance": ("recall_set", list(task_result_sets(config, RECALL_DISTANCE)))}
+
+
+def _figure_caption_files(config: dict) -> dict:
+    """{figure: {"by": the wildcard naming its result set or None, "captions": {wildcard value: LaTeX}}}."""
+    sets = per_result_set(config)
+    files = {}
+    for name, spec in config["report"]["figures"].items():
+        if name not in sets:
+            files[name] = {"by": None, "captions": {"": spec["caption"]}}
+            continue
+        wildcard, names = sets[name]
+        files[name] = {"by": wildcard, "captions": {result_set: fill(spec["caption"], result_set=result_set) for result_set in names}}
+    return files
+
+
 def figure_captions(config: dict) -> dict:
-    """{figure name, as the report names its file: LaTeX caption}: Figure 3 once per result set."""
-    figures = config["report"]["figures"]
-    captions = {name: spec["caption"] for name, spec in figures.items() if name != THROUGHPUT}
-    for result_set in benchmark_result_sets(config):
-        captions[f"{THROUGHPUT}_{result_set}"] = fill(figures[THROUGHPUT]["caption"], result_set=result_set)
-    return captions
+    """{figure name, as the report names its file: LaTeX caption}: a figure drawn per result set once per set."""
+    return {name if spec["by"] is None else f"{name}_{key}": caption
+            for name, spec in _figure_caption_files(config).items() for key, caption in spec["captions"].items()}
 
 
 def caption_files(config: dict) -> dict:
     """{caption file: {"by": the wildcard that picks the caption or None, "captions": {wildcard value: LaTeX}}},
     one file per rule that puts outputs in the HTML report."""
     report = config["report"]
-    figures = figure_captions(config)
-    files = {name: {"by": None, "captions": {"": caption}} for name, caption in figures.items()
-             if not name.startswith(f"{THROUGHPUT}_")}
-    files[THROUGHPUT] = {"by": "result_set", "captions": {name.removeprefix(f"{THROUGHPUT}_"): caption
-                                                          for name, caption in figures.items() if name.startswith(f"{THROUGHPUT}_")}}
-    files["table"] = {"by": "table", "captions": {name: spec["caption"] for name, spec in report["tables"].items()}}
+    files = _figure_caption_files(config)
+    files["table"] = {"by": "table", "captions": {name: table["spec"]["caption"] for name, table in report_tables(config).items()}}
     files["triple_audit"] = {"by": None, "captions": {"": report["triple_audit"]["caption"]}}
     files["claims"] = {"by": None, "captions": {"": report["claims"]["caption"]}}
     return files

@@ -1,11 +1,14 @@
 """paper/claims.yaml expanded into the full claim list. A section of the file names the report table
 (config `report: tables:`) beside which the paper makes its claims, and that table gives what a person
 would otherwise copy: a claim's `paper` key (the table's paper experiment, the variant's paper name,
-the metric) and one parameter-count claim per row whose count the paper prints. Free of pandas: the
-Snakefile expands and checks the list before any job."""
+the metric) and one parameter-count claim per row whose count the paper prints. A claim of our
+extension is written once and becomes one claim per result set and experiment of its task, marked
+`source: extension`; the paper's claims carry no source and are evaluated on this run. Free of pandas:
+the Snakefile expands and checks the list before any job."""
 from collections.abc import Iterator, Mapping
 
 PARAMS = "params"
+EXTENSION = "extension"  # the `source` of a claim of ours
 # Kinds that compare against the paper's value of each model in `than`, so each needs a paper key.
 ORDERING_KINDS = ("less_than", "greater_than")
 # Parameter-count claims are named after the variant as the paper's tables name the model, without
@@ -92,6 +95,26 @@ def located_claims(document: dict, tables: Mapping[str, dict], reported: Mapping
     return located
 
 
+def extension_claims(section: dict, where: str, result_sets: Mapping[str, Mapping[str, int]],
+                     chance: float | None) -> list[tuple[str, dict]]:
+    """Each claim of an `extension` section at every experiment of its task, in each result set (by set, then
+    claim, then T), with the claims.yaml key it comes from. `where`: the section's key; `result_sets`:
+    {result set: {experiment: its sequence length}}; `chance`: the accuracy of a guess at the task (%), or None."""
+    located = []
+    for result_set, lengths in result_sets.items():
+        for j, claim in enumerate(section["claims"]):
+            for experiment, length in sorted(lengths.items(), key=lambda item: item[1]):
+                if length > claim.get("max_seq_len", length):
+                    continue
+                stated = {key: value for key, value in claim.items() if key != "max_seq_len"}
+                located.append((f"{where}.claims.{j}", {
+                    **stated, "id": f"{claim['id']}_t{length}_{result_set}", "template": claim["id"],
+                    "table": f"{section['name']} (our extension), result set {result_set}",
+                    "text": f"At T = {length}: {claim['text']}", "experiment": experiment, "paper": None,
+                    "source": EXTENSION, "result_set": result_set, "seq_len": length, "chance": chance}))
+    return located
+
+
 def expand(document: dict, tables: Mapping[str, dict], reported: Mapping) -> list[dict]:
-    """The full claim list that repro.report.claims evaluates."""
+    """The paper's claims, as repro.report.claims evaluates them (repro.config.validate_claims adds the extension's)."""
     return [claim for _, claim in located_claims(document, tables, reported)]

@@ -1,21 +1,27 @@
-"""Evaluate the paper's claims (paper/claims.yaml, whose header documents the schema, expanded by
-repro.report.claim_list when the config is checked) against our runs: one row per claim and mode in a CSV, with the seeds that would decide it
-(repro/report/power.py); repro.report.answer writes the report's pages from it."""
+"""Evaluate the claims of paper/claims.yaml (whose header documents the schema, expanded by
+repro.report.claim_list when the config is checked): the paper's against our runs, our extension's
+against our runs and each committed result set of its task. One row per claim and mode in a CSV, with
+the seeds that would decide it (repro/report/power.py) and where it comes from (`source`: paper or
+extension; `result_set`: local or the committed set); repro.report.answer writes the report's pages from it."""
 import argparse
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from repro.config import LOCAL_RESULT_SET
 from repro.report import runs
 from repro.report.power import seeds_to_decide
+from repro.report.render import named_path
 from repro.report.reported import Reported
 from repro.report.stats import Summary, summarize
-from repro.report.verdict import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, VERDICTS, Band, verdict
+from repro.report.verdict import AT_CHANCE, INCONCLUSIVE, NOT_REPRODUCED, RANKED, REPRODUCED, Band, at_chance, verdict
 
-COLUMNS = ["experiment", "table", "claim", "text", "kind", "mode", "quantity", "paper", "ours", "ci95", "n",
-           "tolerance", "band_low", "band_high", "verdict", "seeds_to_decide"]
+PAPER = "paper"  # the `source` of the paper's claims; claim_list.EXTENSION marks ours
+COLUMNS = ["source", "result_set", "experiment", "table", "claim", "text", "kind", "mode", "quantity", "paper", "ours",
+           "ci95", "n", "tolerance", "band_low", "band_high", "verdict", "seeds_to_decide"]
 # Kinds judged by the 95% interval of a mean, for which a seed count can be planned.
 INTERVAL_KINDS = ("within", "range", "reduction_pct", "less_than", "greater_than")
 
@@ -28,6 +34,11 @@ class Comparison:
     band: Band
     tolerance: str  # the band in words
     verdict: str
+
+
+def _paper(reported: Reported, key: str | None) -> float:
+    """The paper's number behind a key; NaN for a claim of ours, which the paper does not make."""
+    return math.nan if key is None else reported.at(key)
 
 
 def _values(metrics: pd.DataFrame, claim: dict, variant: str, mode: str) -> pd.Series:
@@ -65,7 +76,7 @@ def _range(claim, metrics, reported, mode) -> Comparison:
     low, high = claim["band"]
     ours = summarize(_values(metrics, claim, claim["variant"], mode))
     band = Band(low, high)
-    return Comparison(claim["metric"], reported.at(claim["paper"]), ours, band, f"[{low:g}, {high:g}]", verdict(ours, band))
+    return Comparison(claim["metric"], _paper(reported, claim["paper"]), ours, band, f"[{low:g}, {high:g}]", verdict(ours, band))
 
 
 def _reduction_pct(claim, metrics, reported, mode) -> Comparison:
@@ -78,18 +89,21 @@ def _reduction_pct(claim, metrics, reported, mode) -> Comparison:
 
 
 def _ordering(claim, metrics, reported, mode) -> Comparison:
-    """The variant beats every model of `than`; the row shows the worst verdict, then the closest margin."""
+    """The variant beats every model of `than`; the row shows the worst verdict, then the closest margin. Where
+    the claim has a chance level (a task's, for our extension), a pair of models both at chance is `at chance`."""
     sign = 1 if claim["kind"] == "greater_than" else -1
+    chance = claim.get("chance")
     comparisons = []
     for other in claim["than"]:
         mine, theirs = _paired_values(metrics, claim, claim["variant"], other["variant"], mode)
         ours = summarize(sign * (mine - theirs))
-        paper = sign * (reported.at(claim["paper"]) - reported.at(other["paper"]))
+        paper = sign * (_paper(reported, claim["paper"]) - _paper(reported, other.get("paper")))
         band = Band(0.0, float("inf"), strict_low=True)
         winner, loser = (claim["variant"], other["variant"]) if sign > 0 else (other["variant"], claim["variant"])
         quantity = f"{winner} - {loser} {claim['metric']}"
-        comparisons.append(Comparison(quantity, paper, ours, band, "> 0", verdict(ours, band)))
-    return max(comparisons, key=lambda c: (VERDICTS.index(c.verdict), -c.ours.mean))
+        guessing = chance is not None and at_chance(summarize(mine), chance) and at_chance(summarize(theirs), chance)
+        comparisons.append(Comparison(quantity, paper, ours, band, "> 0", AT_CHANCE if guessing else verdict(ours, band)))
+    return max(comparisons, key=lambda c: (RANKED.index(c.verdict), -c.ours.mean))
 
 
 def _less_than_every_seed(claim, metrics, reported, mode) -> Comparison:
@@ -120,20 +134,27 @@ def claim_modes(metrics: pd.DataFrame, claim: dict) -> list[str]:
     return [runs.BASELINE_MODE] + sorted(set(own["mode"]) - {runs.BASELINE_MODE})
 
 
-def evaluate(claims: list[dict], metrics: pd.DataFrame, reported: Reported) -> pd.DataFrame:
+def evaluate(claims: list[dict], metrics: pd.DataFrame, reported: Reported, result_sets: dict | None = None) -> pd.DataFrame:
+    """`metrics`: this run's; `result_sets`: {name: a committed set's metrics} for the claims that name one."""
+    by_set = {LOCAL_RESULT_SET: metrics, **(result_sets or {})}
     rows = []
     for claim in claims:
         if claim["kind"] not in KINDS:
             raise ValueError(f"claim {claim['id']}: unknown kind {claim['kind']!r}; valid: {', '.join(KINDS)}")
-        own = metrics[metrics["experiment"] == claim["experiment"]]
+        result_set = claim.get("result_set", LOCAL_RESULT_SET)
+        if result_set not in by_set:
+            raise ValueError(f"claim {claim['id']}: no metrics of result set {result_set!r}; given: {', '.join(by_set)}")
+        own = by_set[result_set][by_set[result_set]["experiment"] == claim["experiment"]]
         for mode in claim_modes(own, claim):
             c = KINDS[claim["kind"]](claim, own, reported, mode)
+            decidable = claim["kind"] in INTERVAL_KINDS and c.verdict != AT_CHANCE  # no seed count orders guesses
             rows.append({
+                "source": claim.get("source", PAPER), "result_set": result_set,
                 "experiment": claim["experiment"], "table": claim["table"], "claim": claim["id"], "text": claim["text"],
                 "kind": claim["kind"], "mode": mode, "quantity": c.quantity, "paper": c.paper, "ours": c.ours.mean,
                 "ci95": c.ours.ci95, "n": c.ours.n, "tolerance": c.tolerance, "band_low": c.band.low,
                 "band_high": c.band.high, "verdict": c.verdict,
-                "seeds_to_decide": seeds_to_decide(c.ours.mean, c.ours.std, c.band) if claim["kind"] in INTERVAL_KINDS else None,
+                "seeds_to_decide": seeds_to_decide(c.ours.mean, c.ours.std, c.band) if decidable else None,
             })
     return pd.DataFrame(rows, columns=COLUMNS)
 
@@ -143,10 +164,13 @@ def main(argv=None) -> None:
     parser.add_argument("--claims", required=True,
                         help="the full claim list as JSON, as repro.config.validate_claims expands paper/claims.yaml")
     parser.add_argument("--metrics", required=True, type=Path, help="results/metrics.csv (all experiments)")
+    parser.add_argument("--result-set", type=named_path, action="append", default=[], metavar="NAME=PATH",
+                        help="a committed result set's metrics.csv, for the extension claims evaluated on it; repeat for each")
     parser.add_argument("--reported", required=True, type=Path, help="paper/reported.csv")
     parser.add_argument("--out-csv", required=True, type=Path, help="results/claims.csv")
     args = parser.parse_args(argv)
-    results = evaluate(json.loads(args.claims), pd.read_csv(args.metrics), Reported(args.reported))
+    result_sets = {name: pd.read_csv(path) for name, path in args.result_set}
+    results = evaluate(json.loads(args.claims), pd.read_csv(args.metrics), Reported(args.reported), result_sets)
     args.out_csv.parent.mkdir(parents=True, exist_ok=True)
     results.to_csv(args.out_csv, index=False)
 

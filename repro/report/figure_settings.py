@@ -3,7 +3,9 @@ config (report.figures, report.slot_capacity): command-line arguments for report
 figure script names a variant, a label or a colour. Read without pandas or torch: the Snakefile imports this."""
 import json
 
-from repro.config import ConfigError, eval_pairs, slot_ladder, task_experiments, variant_names
+from repro.config import ConfigError, eval_pairs, slot_ladder, task_experiments, task_result_sets, variant_names
+
+RECALL_DISTANCE = "recall_distance"  # the task whose experiments the recall-over-distance figure draws
 
 
 def figure2_arguments(config: dict) -> list:
@@ -43,17 +45,13 @@ def capacity_figure_arguments(config: dict) -> list:
             "--paper-experiment", spec["paper_experiment"]]
 
 
-def recall_distance_experiments(config: dict) -> dict:
-    """{experiment: its sequence length} of every recall_distance experiment: the figure's points."""
-    return {name: config["recipes"][config["experiments"][name]["recipe"]]["seq_len"]
-            for name in task_experiments(config, "recall_distance")}
-
-
-def recall_distance_arguments(config: dict) -> list:
-    experiments = recall_distance_experiments(config)
+def recall_distance_arguments(config: dict, result_set: str) -> list:
+    """One result set's points ({experiment: T}) and the models of the config's recall_distance experiments."""
+    lengths = task_result_sets(config, RECALL_DISTANCE)[result_set]["lengths"]
+    experiments = task_experiments(config, RECALL_DISTANCE)
     variants = list(dict.fromkeys(v for name in experiments for v in config["experiments"][name]["variants"]))
     # unsorted keys: the variants' order sets the lines' colours
-    return ["--lengths", json.dumps(experiments), "--names", json.dumps(variant_names(config, variants))]
+    return ["--lengths", json.dumps(lengths), "--names", json.dumps(variant_names(config, variants))]
 
 
 def depth_diagnostics_arguments(config: dict, runs: list) -> list:

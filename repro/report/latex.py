@@ -1,8 +1,8 @@
 """Jinja2 for LaTeX: delimiters that do not clash with TeX, and escaping of every value from data.
 
 Templates use <% block %>, << variable >> and <# comment #>. Every << variable >> is escaped unless it
-is a `Latex` string (markup we wrote or a config author wrote as LaTeX on purpose) or `None`,
-which renders as an em dash."""
+is a `Latex` string (markup we wrote or a config author wrote as LaTeX on purpose, or a macro's
+output passed through the `latex` filter) or `None`, which renders as an em dash."""
 import re
 from pathlib import Path
 
@@ -41,7 +41,7 @@ def _finalize(value):
 
 
 def environment(template_dir: Path) -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(template_dir)),
         block_start_string="<%", block_end_string="%>",
         variable_start_string="<<", variable_end_string=">>",
@@ -49,6 +49,8 @@ def environment(template_dir: Path) -> jinja2.Environment:
         finalize=_finalize, trim_blocks=True, lstrip_blocks=True,
         keep_trailing_newline=True, undefined=jinja2.StrictUndefined, autoescape=False,
     )
+    env.filters["latex"] = Latex  # a macro's output: its values were escaped inside it, so it is LaTeX already
+    return env
 
 
 def render(template: Path, out: Path, **context) -> None:

@@ -16,7 +16,8 @@ def _relative(path: Path, out: Path) -> latex.Latex:
     return latex.Latex(Path(os.path.relpath(path.resolve(), out.resolve().parent)).as_posix())
 
 
-def _named(value: str) -> tuple[str, Path]:
+def named_path(value: str) -> tuple[str, Path]:
+    """A NAME=PATH argument: a generated file and the name a template or a claim refers to it by."""
     name, separator, path = value.partition("=")
     if not separator or not name or not path:
         raise argparse.ArgumentTypeError(f"{value!r}: expected NAME=PATH")
@@ -28,9 +29,9 @@ def main(argv=None) -> None:
     parser.add_argument("--template", required=True, type=Path, help="paper/templates/main.tex.j2")
     parser.add_argument("--provenance", required=True, type=Path, help="results/provenance.json")
     parser.add_argument("--variables", required=True, type=Path, help="paper/build/variables.tex, from repro.report.variables")
-    parser.add_argument("--table", type=_named, action="append", default=[], metavar="NAME=PATH",
+    parser.add_argument("--table", type=named_path, action="append", default=[], metavar="NAME=PATH",
                         help="a generated table (.tex); repeat for each")
-    parser.add_argument("--figure", type=_named, action="append", default=[], metavar="NAME=PATH",
+    parser.add_argument("--figure", type=named_path, action="append", default=[], metavar="NAME=PATH",
                         help="a generated figure (.pdf); repeat for each")
     parser.add_argument("--captions", required=True, help="JSON {figure name: LaTeX caption}, from repro.report.captions")
     parser.add_argument("--out", required=True, type=Path, help="paper/build/main.tex")

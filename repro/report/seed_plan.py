@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from repro.artifacts import print_and_write
-from repro.config import load
+from repro.config import LOCAL_RESULT_SET, load
 from repro.report.claim_list import ORDERING_KINDS
 from repro.report.claims import INTERVAL_KINDS
 from repro.report.power import CANNOT_BE_DECIDED, seeds_to_decide
@@ -35,6 +35,8 @@ def planned_rows(claims: pd.DataFrame) -> pd.DataFrame:
 
 
 def plan(claims: pd.DataFrame, config: dict, max_seeds: int) -> pd.DataFrame:
+    if "result_set" in claims:  # a committed result set's rows are another machine's seeds (older files have none)
+        claims = claims[claims["result_set"] == LOCAL_RESULT_SET]
     recipe_of = {name: spec["recipe"] for name, spec in config["experiments"].items()}
     undecided = planned_rows(claims)
     rows = []

@@ -1,12 +1,18 @@
 """The verdict of a claim from our mean over seeds and its 95% interval against the band the claim
 accepts: reproduced when the interval lies inside the band, not reproduced when it lies outside,
-inconclusive when it straddles an edge; a single run (no interval) is judged on its value."""
+inconclusive when it straddles an edge; a single run (no interval) is judged on its value. An
+ordering of models that all sit at their task's chance level is `at chance`: the task measured
+nothing there, so no band and no seed count can order them."""
 from dataclasses import dataclass
 
 from repro.report.stats import Summary
 
 REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = "reproduced", "not reproduced", "inconclusive"
-VERDICTS = (REPRODUCED, INCONCLUSIVE, NOT_REPRODUCED)  # best to worst: of several comparisons, the worst wins
+AT_CHANCE = "at chance"
+VERDICTS = (REPRODUCED, INCONCLUSIVE, NOT_REPRODUCED)  # a claim of the paper's, best to worst
+# Best to worst: of several comparisons, the worst wins; one at chance is untested, so it hides a win but
+# not a comparison the data can still decide.
+RANKED = (REPRODUCED, AT_CHANCE, INCONCLUSIVE, NOT_REPRODUCED)
 
 
 @dataclass(frozen=True)
@@ -40,3 +46,9 @@ def interval_verdict(mean: float, half_width: float, band: Band) -> str:
     if high < band.low or low > band.high or (band.strict_low and high == band.low):
         return NOT_REPRODUCED
     return INCONCLUSIVE
+
+
+def at_chance(ours: Summary, chance: float) -> bool:
+    """Whether a model's runs are consistent with guessing: the 95% interval of their mean holds the chance
+    level. A single run has no interval, and a value alone cannot tell, so it never is."""
+    return ours.ci95 is not None and abs(ours.mean - chance) <= ours.ci95

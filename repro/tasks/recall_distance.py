@@ -34,6 +34,7 @@ VALUES = torch.arange(69, 133)
 FILLER_LOW, FILLER_HIGH = 133, 143  # filler ids are drawn from [133, 143)
 VOCAB_SIZE = FILLER_HIGH
 MAX_PAIRS = len(KEYS)
+CHANCE_PCT = 100.0 / len(VALUES)  # the accuracy of a guess among the value ids: what a model that reads no pair scores
 AROUND_THE_PAIRS = 4  # tokens outside the body: BOS, and QUERY, key, ANSWER at its end
 
 

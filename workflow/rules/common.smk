@@ -17,20 +17,22 @@ from repro.config import (
     benchmark_names,
     benchmark_result_sets,
     benchmark_variant_settings,
+    claim_result_sets,
     eval_pairs,
     eval_settings,
     reported_numbers,
     runs,
     settings_hash,
     slot_ladder,
-    table_experiments,
-    table_spec,
+    report_tables,
+    task_result_sets,
     train_settings,
     trained_by,
     validate,
     validate_answer,
     validate_claims,
 )
+from repro.report.figure_settings import RECALL_DISTANCE
 
 try:
     validate(config)
@@ -42,10 +44,12 @@ except ConfigError as error:
 
 RUN_DIR = "results/runs/{experiment}/{variant}/{mode}/seed{seed}"
 EXPERIMENTS = list(config["experiments"])
-TABLES = list(config["report"]["tables"])
+REPORT_TABLES = report_tables(config)  # name -> its resolved spec and the metrics CSVs it reads
+TABLES = list(REPORT_TABLES)
 TRIPLE_RECIPE = config["recipes"][config["experiments"]["triple"]["recipe"]]
 TRAINED_BY = trained_by(config)  # run -> the run that trains its checkpoint (itself, or an identical one)
 RESULT_SETS = benchmark_result_sets(config)  # name -> folder of its throughput.csv and train_step.csv
+RECALL_SETS = task_result_sets(config, RECALL_DISTANCE)  # name -> its metrics CSVs and {experiment: T}
 
 
 wildcard_constraints:
@@ -57,6 +61,7 @@ wildcard_constraints:
     effect="|".join(config["report"]["fix_effects"]),
     measurement="|".join(MEASUREMENTS),
     result_set="|".join(RESULT_SETS),
+    recall_set="|".join(RECALL_SETS),
     budget=r"\d+",
 
 

@@ -3,7 +3,7 @@
 from repro.report.captions import caption_files, figure_captions
 from repro.report.facts import config_facts
 from repro.report.figure_settings import (capacity_figure_arguments, depth_diagnostics_arguments, figure2_arguments,
-                                         recall_distance_arguments, recall_distance_experiments)
+                                         recall_distance_arguments)
 
 CAPTION_FILES = caption_files(config)
 CAPTIONS = "../../results/report_captions"  # rule report_captions writes them; report() paths start at this file
@@ -11,7 +11,7 @@ CAPTIONS = "../../results/report_captions"  # rule report_captions writes them; 
 
 rule table:
     input:
-        metrics=lambda wildcards: expand("results/metrics/{experiment}.csv", experiment=table_experiments(config, wildcards.table)),
+        metrics=lambda wildcards: REPORT_TABLES[wildcards.table]["metrics"],
         reported="paper/reported.csv",
         template="paper/templates/comparison_table.tex.j2",
         code="repro/report/table.py",
@@ -19,7 +19,7 @@ rule table:
         tex="paper/tables/{table}.tex",
         csv=report("results/report_tables/{table}.csv", caption=f"{CAPTIONS}/table.rst", category="Tables", subcategory="{table}"),
     params:
-        spec=lambda wildcards: as_json(table_spec(config, wildcards.table)),
+        spec=lambda wildcards: as_json(REPORT_TABLES[wildcards.table]["spec"]),
     log:
         "results/logs/table_{table}.log",
     run:
@@ -132,18 +132,19 @@ rule figure_sp_capacity:
         )
 
 
+# One per result set: this run's (`local`) and each committed set of report.result_sets.recall_distance.
 rule figure_recall_distance:
     input:
-        metrics=expand("results/metrics/{experiment}.csv", experiment=recall_distance_experiments(config)),
+        metrics=lambda wildcards: RECALL_SETS[wildcards.recall_set]["metrics"],
         code="repro/figures/recall_distance.py",
     output:
-        pdf="paper/figures/recall_distance.pdf",
-        png=report("paper/figures/recall_distance.png", caption=f"{CAPTIONS}/recall_distance.rst", category="Figures",
-                   subcategory="recall_distance"),
+        pdf="paper/figures/recall_distance_{recall_set}.pdf",
+        png=report("paper/figures/recall_distance_{recall_set}.png", caption=f"{CAPTIONS}/recall_distance.rst",
+                   category="Figures", subcategory="recall_distance_{recall_set}"),
     params:
-        settings=recall_distance_arguments(config),
+        settings=lambda wildcards: recall_distance_arguments(config, wildcards.recall_set),
     log:
-        "results/logs/figure_recall_distance.log",
+        "results/logs/figure_recall_distance_{recall_set}.log",
     run:
         python_step(
             "repro.figures.recall_distance",
@@ -241,18 +242,21 @@ rule train_step_table:
 rule claims:
     input:
         metrics="results/metrics.csv",
+        result_sets=list(claim_result_sets(CLAIMS).values()),  # committed sets our extension's claims are evaluated on
         reported="paper/reported.csv",
         code=["repro/report/claims.py", "repro/report/verdict.py", "repro/report/power.py"],
     output:
         report("results/claims.csv", caption=f"{CAPTIONS}/claims.rst", category="Claims and provenance"),
     params:
         claims=as_json(CLAIMS),  # expanded and checked with the config (common.smk)
+        result_sets=[f"--result-set={name}={path}" for name, path in claim_result_sets(CLAIMS).items()],
     log:
         "results/logs/claims.log",
     run:
         python_step(
             "repro.report.claims",
-            ["--claims", params.claims, "--metrics", input.metrics, "--reported", input.reported, "--out-csv", output[0]],
+            ["--claims", params.claims, "--metrics", input.metrics, *params.result_sets, "--reported", input.reported,
+             "--out-csv", output[0]],
             log[0],
         )
 
@@ -291,7 +295,8 @@ rule render_report:
                 *expand("paper/tables/train_step_{result_set}.tex", result_set=RESULT_SETS),
                 *expand("paper/tables/ruler_budget{budget}.tex", budget=config["ruler"]["budgets"])],
         figures=[rules.figure1_architecture.output.pdf, rules.figure2_lm_bpb.output.pdf, rules.figure_sp_capacity.output.pdf,
-                 rules.figure_recall_distance.output.pdf, rules.figure_depth_diagnostics.output.pdf,
+                 *expand("paper/figures/recall_distance_{recall_set}.pdf", recall_set=RECALL_SETS),
+                 rules.figure_depth_diagnostics.output.pdf,
                  *expand("paper/figures/fig3_throughput_{result_set}.pdf", result_set=RESULT_SETS)],
         variables=rules.report_variables.output[0],
         code="repro/report/render.py",
