@@ -204,8 +204,15 @@ def test_a_model_that_stops_at_once_scores_zero_with_every_prediction_empty():
     result = run_task(ScriptedModel([EOS_ID] * 3), TASKS["vt"], samples=3, seed=17, budget=128, window=128,
                       device=torch.device("cpu"))
     assert (result["score"], result["empty_predictions"], result["units"]) == (0.0, 3, [1, 1, 1])
-    assert result["prompts_over_budget"] == 3 and result["predictions"] == ["", "", ""]
+    assert (result["prompts_over_budget"], result["prompts_over_window"]) == (3, 3) and result["predictions"] == ["", "", ""]
     assert result["references"][0] == list(vt(17000, 1).references)
+
+
+def test_a_prompt_that_overflows_the_budget_but_not_the_window_is_counted_as_such():
+    """vt at n = 1 is 505 tokens: with its 24-token answer over a 512 budget, within a 1024 window."""
+    result = run_task(ScriptedModel([EOS_ID]), TASKS["vt"], samples=1, seed=17, budget=512, window=1024, device=torch.device("cpu"))
+    assert result["prompt_tokens"] == [token_count(vt(17000, 1).prompt)] == [505] and result["units"] == [1]
+    assert (result["prompts_over_budget"], result["prompts_over_window"]) == (1, 0)
 
 
 # The command, the table, the report's table
