@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from conftest import REPO, processes_holding, repository_copy
-from repro.config import depth_diagnostic_runs, load, report_tables, runs, trained_by
+from repro.config import depth_diagnostic_runs, load, report_tables, ruler_jobs, runs, trained_by
 from repro.report.captions import caption_files
 from repro.ruler.tasks import TASKS as RULER_TASKS
 
@@ -72,16 +72,15 @@ def runs_in(outputs: set) -> set:
 
 def test_smoke_dag_builds_the_report(workdir):
     effects = [f"fix_effect_{name}" for name in SMOKE_CONFIG["report"]["fix_effects"]]
-    rulers = [f"ruler_budget{budget}" for budget in SMOKE_CONFIG["ruler"]["budgets"]]
     tables = [f"paper/tables/{name}.tex" for name in [*report_tables(SMOKE_CONFIG), "triple_audit", *effects, "train_step_local",
-                                                      *rulers]]
+                                                      "ruler"]]
     figures = [f"paper/figures/{name}.{kind}" for name in FIGURES for kind in ("pdf", "png")]
     for path in ("paper/build/main.pdf", "paper/build/main.tex", "results/metrics.csv", "results/claims.csv",
                  *BENCHMARK_TABLES, *BENCHMARK_JOBS, *tables, *figures, *REPORT_CAPTIONS):
         assert (workdir / path).stat().st_size > 0, path
     assert len(SMOKE_RUNS) == 83 and len(tables) == 17 and len(BENCHMARK_JOBS) == 2
     ruler_rows = (workdir / "results/ruler.csv").read_text().splitlines()[1:]  # a row per lm run, budget and task
-    assert len(ruler_rows) == len(runs(SMOKE_CONFIG, SMOKE_CONFIG["ruler"]["experiment"])) * len(rulers) * len(RULER_TASKS)
+    assert len(ruler_rows) == len(ruler_jobs(SMOKE_CONFIG)) * len(RULER_TASKS)
     depth = pd.read_csv(workdir / "results/depth_diagnostics.csv")  # every shared-depth LM run, measured
     assert set(depth[["experiment", "variant", "mode", "seed"]].itertuples(index=False, name=None)) == {
         (run.experiment, run.variant, run.mode, run.seed) for run in depth_diagnostic_runs(SMOKE_CONFIG)}
@@ -102,7 +101,7 @@ def test_html_report_holds_every_figure_table_and_the_claims(workdir):
     with zipfile.ZipFile(workdir / "report.zip") as archive:
         held = {Path(name).name for name in archive.namelist()}
         page = next(archive.read(name) for name in archive.namelist() if name.endswith("report.html")).decode()
-    assert {f"{name}.png" for name in FIGURES} | {"claims.csv", "provenance.json", "triple_audit.csv"} <= held
+    assert {f"{name}.png" for name in FIGURES} | {"claims.csv", "provenance.json", "triple_audit.csv", "ruler.csv"} <= held
     assert {f"{name}.csv" for name in SMOKE_CONFIG["report"]["tables"]} <= held
     assert "Validation bits-per-byte of the byte-level LM pilot" in page  # a caption, as the PDF prints it
 
@@ -174,6 +173,7 @@ def test_lint_reports_nothing(workdir):
     ({"recipes": {"R-LM": {"steps": -1}}}, "recipes.R-LM.steps': -1 is less than the minimum of 1"),
     ({"variants": {"unimatrix_core": {"slotz": 16}}}, "variants.unimatrix_core': 'slotz' is not one of"),
     ({"wikitext_dir": "no/such/dir"}, "wikitext_dir': 'no/such/dir'"),
+    ({"ruler": {"experiments": {"lm": {"budgets": [128, 1024]}}}}, "ruler.experiments.lm.budgets.1': 1024 exceeds the 128-token window"),
 ])
 def test_bad_config_fails_before_any_job(workdir, content, message):
     before = sorted(p for p in (workdir / "results").rglob("*"))
