@@ -3,7 +3,7 @@ import copy
 import pytest
 
 from repro.config import (ConfigError, Run, benchmark_jobs, benchmark_settings, benchmark_variant_settings, load,
-                          runs, train_settings, trained_by, validate)
+                          ruler_jobs, ruler_table_spec, ruler_window, runs, train_settings, trained_by, validate)
 
 from conftest import REPO
 
@@ -229,3 +229,24 @@ def test_the_cpu_overlay_caps_recipes_to_a_prefix_of_their_planned_seeds(paper_c
         planned, kept = paper_config["recipes"][name]["seeds"], cpu["recipes"][name]["seeds"]
         assert 1 <= len(kept) < len(planned) and kept == planned[:len(kept)]
     assert len(runs(cpu)) < len(runs(paper_config))
+
+
+def test_ruler_scores_every_run_of_its_experiments_at_each_of_their_budgets(paper_config):
+    jobs = ruler_jobs(paper_config)
+    assert jobs == [(run, 128) for run in runs(paper_config, "lm")]
+    assert ruler_table_spec(paper_config)["blocks"] == [{"experiment": "lm", "budget": 128}]
+
+
+def test_the_long_overlay_scores_table_1s_models_trained_on_1024_byte_windows_beside_the_128_byte_smoke_test(paper_config):
+    long = load(REPO / "config" / "config.yaml", REPO / "config" / "long.yaml")
+    assert long["experiments"]["lm_1024"]["variants"] == paper_config["experiments"]["lm"]["variants"]
+    assert ruler_window(long, "lm_1024") == 1024 and ruler_window(long, "lm") == 128
+    assert long["ruler"]["experiments"] == {"lm": {"budgets": [128], "samples": 8}, "lm_1024": {"budgets": [512, 1024], "samples": 32}}
+    jobs = ruler_jobs(long)
+    assert [job for job in jobs if job[0].experiment == "lm"] == ruler_jobs(paper_config)
+    assert [job for job in jobs if job[0].experiment == "lm_1024"] == [(run, budget) for run in runs(long, "lm_1024")
+                                                                       for budget in (512, 1024)]
+    assert {run.mode for run, _ in jobs if run.experiment == "lm_1024" and run.variant == "unimatrix_core"} == {"faithful", "corrected"}
+    assert all(by == run for run, by in trained_by(long).items() if run.experiment == "lm_1024")  # its own checkpoints
+    assert [(block["experiment"], block["budget"]) for block in ruler_table_spec(long)["blocks"]] == [
+        ("lm", 128), ("lm_1024", 512), ("lm_1024", 1024)]

@@ -95,6 +95,20 @@ def test_smoke_dag_builds_the_report(workdir):
             assert (workdir / run / name).is_file() == (run in trained), f"{run}/{name}"
 
 
+def test_the_long_overlay_asks_ruler_core_of_its_1024_byte_models_beside_the_smoke_test(tmp_path, real_wikitext_dir):
+    work = repository_copy(tmp_path, real_wikitext_dir)
+    result = snakemake(work, "-n", "--cores", "1", "paper/tables/ruler.tex", overlays=["config/long.yaml"])
+    assert result.returncode == 0, result.stdout + result.stderr
+    outputs = {path.strip() for line in result.stdout.splitlines() if re.match(r"\s+output: ", line)
+               for path in line.split("output:", 1)[1].split(",")}
+    long = load(REPO / "config" / "config.yaml", REPO / "config" / "smoke.yaml", REPO / "config" / "long.yaml")
+    answers = {path for path in outputs if "/ruler_budget" in path}
+    assert answers == {f"{run.directory}/ruler_budget{budget}.json" for run, budget in ruler_jobs(long)}
+    assert {path for path in answers if "/lm_1024/" in path} == {f"{run.directory}/ruler_budget{budget}.json"
+                                                                  for run in runs(long, "lm_1024") for budget in (512, 1024)}
+    assert {f"{run.directory}/model.pt" for run in runs(long, "lm_1024")} <= outputs
+
+
 def test_html_report_holds_every_figure_table_and_the_claims(workdir):
     result = snakemake(workdir, "--cores", "1", "--report", "report.zip")
     assert result.returncode == 0, result.stdout + result.stderr
