@@ -72,7 +72,7 @@ def test_variables_state_the_papers_config(paper_config):
     assert stated["SimulatedSequences"] == "2,000"
     assert (stated["RffnRecipes"], stated["RffnCompareBatches"], stated["MemoryPilotSeqLen"]) == ("three", "64", "64")
     assert (stated["LMCompareBatches"], stated["RecallPairs"], stated["MemoryPilotSequences"]) == ("128", "4", "512")
-    assert stated["RulerRuns"] == r"\texttt{lm} at 128 bytes with 8 samples per task"
+    assert stated["RulerRuns"] == "lm at 128 bytes with 8 samples per task"
 
 
 @pytest.mark.parametrize("change, macro, text", [
@@ -85,9 +85,9 @@ def test_variables_state_the_papers_config(paper_config):
      "AblationExtraSlotCounts", "two"),
     (lambda c: c["report"]["slot_capacity"].update(sequences=12345), "SimulatedSequences", "12,345"),
     (lambda c: c["ruler"]["experiments"]["lm"].update(budgets=[64, 128], samples=32), "RulerRuns",
-     r"\texttt{lm} at 64 and 128 bytes with 32 samples per task"),
+     "lm at 64 and 128 bytes with 32 samples per task"),
     (lambda c: c["ruler"]["experiments"].update(rffn_tuned120={"budgets": [128], "samples": 4}), "RulerRuns",
-     r"\texttt{lm} at 128 bytes with 8 samples per task and \texttt{rffn\_tuned120} at 128 bytes with 4 samples per task"),
+     "lm at 128 bytes with 8 samples per task and rffn_tuned120 at 128 bytes with 4 samples per task"),
 ])
 def test_a_config_change_changes_its_variable(paper_config, change, macro, text):
     changed = copy.deepcopy(paper_config)

@@ -5,7 +5,6 @@ repro.report.variables writes them, with the facts measured from results, as \\n
 the templates use the macros, never a number typed by hand. Read without pandas or torch: the
 Snakefile imports this."""
 from repro.config import eval_pairs, slot_ladder, task_experiments
-from repro.report import latex
 
 NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
 
@@ -105,8 +104,7 @@ def throughput_facts(config: dict) -> dict:
 
 def ruler_facts(config: dict) -> dict:
     """What RULER-core asks of the checkpoints of each experiment it scores (spec §5.4)."""
-    return {"RulerRuns": series([f"\\texttt{{{latex.escape(experiment)}}} at {series(spec['budgets'])} bytes with "
-                                 f"{number(spec['samples'])} samples per task"
+    return {"RulerRuns": series([f"{experiment} at {series(spec['budgets'])} bytes with {number(spec['samples'])} samples per task"
                                  for experiment, spec in config["ruler"]["experiments"].items()])}
 
 

@@ -56,6 +56,7 @@ def block(frame: pd.DataFrame, experiment: str, budget: int, labels: dict) -> di
 
 
 def table_context(frame: pd.DataFrame, spec: dict) -> dict:
+    """The template's context: the caption and label of `spec`, the tasks, and its blocks in order."""
     blocks = [block(frame, entry["experiment"], entry["budget"], spec["labels"]) for entry in spec["blocks"]]
     tasks = blocks[0]["tasks"]
     for entry, shown in zip(spec["blocks"], blocks):

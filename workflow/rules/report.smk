@@ -202,7 +202,7 @@ rule report_variables:
     output:
         "paper/build/variables.tex",
     params:
-        facts=lambda wildcards: json.dumps(config_facts(config, reported_numbers("paper/reported.csv"))),  # a function: its braces are not wildcards
+        facts=json.dumps(config_facts(config, reported_numbers("paper/reported.csv"))),
         triple_seq_len=TRIPLE_RECIPE["seq_len"],
     log:
         "results/logs/report_variables.log",
