@@ -443,12 +443,19 @@ def _check_result_sets(config: dict) -> None:
 
 
 def _check_ruler(config: dict) -> None:
-    """RULER-core prompts are text, so only a byte LM's checkpoints can answer them."""
-    experiments = config["experiments"]
+    """RULER-core prompts are text, so only a byte LM's checkpoints can answer them; a budget beyond the
+    window its models were trained on would be cut to that window, so it is refused rather than relabelled."""
     language_models = task_experiments(config, "lm")
-    if config["ruler"]["experiment"] not in language_models:
-        raise ConfigError(f"config key 'ruler.experiment': {config['ruler']['experiment']!r} is not an experiment "
-                          f"whose task is lm; valid: {', '.join(sorted(language_models))}")
+    for experiment, spec in config["ruler"]["experiments"].items():
+        where = f"ruler.experiments.{experiment}"
+        if experiment not in language_models:
+            raise ConfigError(f"config key '{where}': {experiment!r} is not an experiment whose task is lm; "
+                              f"valid: {', '.join(sorted(language_models))}")
+        window = ruler_window(config, experiment)
+        for i, budget in enumerate(spec["budgets"]):
+            if budget > window:
+                raise ConfigError(f"config key '{where}.budgets.{i}': {budget} exceeds the {window}-token window that the "
+                                  f"models of {experiment} are trained on (seq_len); valid: budgets of at most {window}")
 
 
 def _check_depth_diagnostics(config: dict) -> None:
@@ -664,6 +671,29 @@ def slot_ladder(config: dict, experiment: str) -> dict:
 def task_experiments(config: dict, task: str) -> list:
     """The experiments whose recipe's task is `task`, in the config's order."""
     return [name for name, spec in config["experiments"].items() if config["recipes"][spec["recipe"]]["task"] == task]
+
+
+def ruler_window(config: dict, experiment: str) -> int:
+    """The longest RULER-core budget an experiment's checkpoints can read: the shortest window its
+    variants are trained on (an override may change one variant's seq_len)."""
+    return min(recipe_for(config, experiment, variant)["seq_len"] for variant in config["experiments"][experiment]["variants"])
+
+
+def ruler_jobs(config: dict) -> list:
+    """(run, budget) of every RULER-core job: each run of each experiment of `ruler` at each of its budgets."""
+    return [(run, budget) for experiment, spec in config["ruler"]["experiments"].items()
+            for run in runs(config, experiment) for budget in spec["budgets"]]
+
+
+def ruler_table_spec(config: dict) -> dict:
+    """The RULER-core table: its caption, a block per experiment and budget in the config's order, and the
+    variants' labels."""
+    experiments = config["ruler"]["experiments"]
+    variants = [variant for experiment in experiments for variant in config["experiments"][experiment]["variants"]]
+    return {"caption": config["report"]["ruler"]["caption"], "label": "tab:ruler",
+            "blocks": [{"experiment": experiment, "budget": budget} for experiment, spec in experiments.items()
+                       for budget in spec["budgets"]],
+            "labels": {variant: config["variants"][variant]["label"] for variant in variants}}
 
 
 def eval_pairs(config: dict, experiment: str) -> list:

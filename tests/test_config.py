@@ -3,7 +3,7 @@ import copy
 import pytest
 
 from repro.config import (ConfigError, Run, benchmark_jobs, benchmark_settings, benchmark_variant_settings, load,
-                          runs, train_settings, trained_by, validate)
+                          ruler_jobs, ruler_table_spec, ruler_window, runs, train_settings, trained_by, validate)
 
 from conftest import REPO
 
@@ -74,10 +74,21 @@ def broken(config, edit):
     (lambda c: c["benchmark"]["train_step"].update(repeats=0), "benchmark.train_step.repeats': 0 is less than the minimum of 1"),
     (lambda c: c["benchmark"].update(result_sets=["no-such-device"]),
      "benchmark.result_sets.0': 'no-such-device' has no benchmarks/measured/no-such-device/throughput.csv and train_step.csv"),
-    (lambda c: c["ruler"].update(experiment="recall"),
-     "ruler.experiment': 'recall' is not an experiment whose task is lm; valid: generic_latent, lm, rffn_pilot80, "),
-    (lambda c: c["ruler"].update(budgets=[128, 0]), "ruler.budgets.1': 0 is less than the minimum of 1"),
-    (lambda c: c["ruler"].update(samples=0), "ruler.samples': 0 is less than the minimum of 1"),
+    (lambda c: c["ruler"]["experiments"].update(recall={"budgets": [128], "samples": 8}),
+     "ruler.experiments.recall': 'recall' is not an experiment whose task is lm; valid: generic_latent, lm, rffn_pilot80, "),
+    (lambda c: c["ruler"]["experiments"].update(lm_1024={"budgets": [1024], "samples": 32}),
+     "ruler.experiments.lm_1024': 'lm_1024' is not an experiment whose task is lm; valid: generic_latent, lm, "),
+    (lambda c: c["ruler"]["experiments"]["lm"].update(budgets=[128, 0]), "ruler.experiments.lm.budgets.1': 0 is less than the minimum of 1"),
+    (lambda c: c["ruler"]["experiments"]["lm"].update(samples=0), "ruler.experiments.lm.samples': 0 is less than the minimum of 1"),
+    (lambda c: c["ruler"]["experiments"]["lm"].pop("samples"), "ruler.experiments.lm': 'samples' is a required property"),
+    (lambda c: c["ruler"]["experiments"].clear(), "ruler.experiments': {} should be non-empty"),
+    (lambda c: c["ruler"].update(experiment="lm"), "ruler': Additional properties are not allowed ('experiment' was unexpected)"),
+    (lambda c: c["ruler"]["experiments"]["lm"].update(budgets=[128, 1024]),
+     "ruler.experiments.lm.budgets.1': 1024 exceeds the 128-token window that the models of lm are trained on (seq_len); "
+     "valid: budgets of at most 128"),
+    (lambda c: c["experiments"]["lm"]["overrides"].update(transformer={"seq_len": 96}),  # one variant's shorter window bounds all
+     "ruler.experiments.lm.budgets.0': 128 exceeds the 96-token window that the models of lm are trained on"),
+    (lambda c: c["report"].pop("ruler"), "report': 'ruler' is a required property"),
     (lambda c: c["depth_diagnostics"]["experiments"].append("recall"),
      "depth_diagnostics.experiments.1': 'recall' is not an experiment whose task is lm; valid: generic_latent, lm, "),
     (lambda c: c["depth_diagnostics"].update(windows=0), "depth_diagnostics.windows': 0 is less than the minimum of 1"),
@@ -218,3 +229,24 @@ def test_the_cpu_overlay_caps_recipes_to_a_prefix_of_their_planned_seeds(paper_c
         planned, kept = paper_config["recipes"][name]["seeds"], cpu["recipes"][name]["seeds"]
         assert 1 <= len(kept) < len(planned) and kept == planned[:len(kept)]
     assert len(runs(cpu)) < len(runs(paper_config))
+
+
+def test_ruler_scores_every_run_of_its_experiments_at_each_of_their_budgets(paper_config):
+    jobs = ruler_jobs(paper_config)
+    assert jobs == [(run, 128) for run in runs(paper_config, "lm")]
+    assert ruler_table_spec(paper_config)["blocks"] == [{"experiment": "lm", "budget": 128}]
+
+
+def test_the_long_overlay_scores_table_1s_models_trained_on_1024_byte_windows_beside_the_128_byte_smoke_test(paper_config):
+    long = load(REPO / "config" / "config.yaml", REPO / "config" / "long.yaml")
+    assert long["experiments"]["lm_1024"]["variants"] == paper_config["experiments"]["lm"]["variants"]
+    assert ruler_window(long, "lm_1024") == 1024 and ruler_window(long, "lm") == 128
+    assert long["ruler"]["experiments"] == {"lm": {"budgets": [128], "samples": 8}, "lm_1024": {"budgets": [512, 1024], "samples": 32}}
+    jobs = ruler_jobs(long)
+    assert [job for job in jobs if job[0].experiment == "lm"] == ruler_jobs(paper_config)
+    assert [job for job in jobs if job[0].experiment == "lm_1024"] == [(run, budget) for run in runs(long, "lm_1024")
+                                                                       for budget in (512, 1024)]
+    assert {run.mode for run, _ in jobs if run.experiment == "lm_1024" and run.variant == "unimatrix_core"} == {"faithful", "corrected"}
+    assert all(by == run for run, by in trained_by(long).items() if run.experiment == "lm_1024")  # its own checkpoints
+    assert [(block["experiment"], block["budget"]) for block in ruler_table_spec(long)["blocks"]] == [
+        ("lm", 128), ("lm_1024", 512), ("lm_1024", 1024)]

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from conftest import REPO, processes_holding, repository_copy
-from repro.config import depth_diagnostic_runs, load, report_tables, runs, trained_by
+from repro.config import depth_diagnostic_runs, load, report_tables, ruler_jobs, runs, trained_by
 from repro.report.captions import caption_files
 from repro.ruler.tasks import TASKS as RULER_TASKS
 
@@ -72,16 +72,15 @@ def runs_in(outputs: set) -> set:
 
 def test_smoke_dag_builds_the_report(workdir):
     effects = [f"fix_effect_{name}" for name in SMOKE_CONFIG["report"]["fix_effects"]]
-    rulers = [f"ruler_budget{budget}" for budget in SMOKE_CONFIG["ruler"]["budgets"]]
     tables = [f"paper/tables/{name}.tex" for name in [*report_tables(SMOKE_CONFIG), "triple_audit", *effects, "train_step_local",
-                                                      *rulers]]
+                                                      "ruler"]]
     figures = [f"paper/figures/{name}.{kind}" for name in FIGURES for kind in ("pdf", "png")]
     for path in ("paper/build/main.pdf", "paper/build/main.tex", "results/metrics.csv", "results/claims.csv",
                  *BENCHMARK_TABLES, *BENCHMARK_JOBS, *tables, *figures, *REPORT_CAPTIONS):
         assert (workdir / path).stat().st_size > 0, path
     assert len(SMOKE_RUNS) == 83 and len(tables) == 17 and len(BENCHMARK_JOBS) == 2
     ruler_rows = (workdir / "results/ruler.csv").read_text().splitlines()[1:]  # a row per lm run, budget and task
-    assert len(ruler_rows) == len(runs(SMOKE_CONFIG, SMOKE_CONFIG["ruler"]["experiment"])) * len(rulers) * len(RULER_TASKS)
+    assert len(ruler_rows) == len(ruler_jobs(SMOKE_CONFIG)) * len(RULER_TASKS)
     depth = pd.read_csv(workdir / "results/depth_diagnostics.csv")  # every shared-depth LM run, measured
     assert set(depth[["experiment", "variant", "mode", "seed"]].itertuples(index=False, name=None)) == {
         (run.experiment, run.variant, run.mode, run.seed) for run in depth_diagnostic_runs(SMOKE_CONFIG)}
@@ -96,13 +95,27 @@ def test_smoke_dag_builds_the_report(workdir):
             assert (workdir / run / name).is_file() == (run in trained), f"{run}/{name}"
 
 
+def test_the_long_overlay_asks_ruler_core_of_its_1024_byte_models_beside_the_smoke_test(tmp_path, real_wikitext_dir):
+    work = repository_copy(tmp_path, real_wikitext_dir)
+    result = snakemake(work, "-n", "--cores", "1", "paper/tables/ruler.tex", overlays=["config/long.yaml"])
+    assert result.returncode == 0, result.stdout + result.stderr
+    outputs = {path.strip() for line in result.stdout.splitlines() if re.match(r"\s+output: ", line)
+               for path in line.split("output:", 1)[1].split(",")}
+    long = load(REPO / "config" / "config.yaml", REPO / "config" / "smoke.yaml", REPO / "config" / "long.yaml")
+    answers = {path for path in outputs if "/ruler_budget" in path}
+    assert answers == {f"{run.directory}/ruler_budget{budget}.json" for run, budget in ruler_jobs(long)}
+    assert {path for path in answers if "/lm_1024/" in path} == {f"{run.directory}/ruler_budget{budget}.json"
+                                                                  for run in runs(long, "lm_1024") for budget in (512, 1024)}
+    assert {f"{run.directory}/model.pt" for run in runs(long, "lm_1024")} <= outputs
+
+
 def test_html_report_holds_every_figure_table_and_the_claims(workdir):
     result = snakemake(workdir, "--cores", "1", "--report", "report.zip")
     assert result.returncode == 0, result.stdout + result.stderr
     with zipfile.ZipFile(workdir / "report.zip") as archive:
         held = {Path(name).name for name in archive.namelist()}
         page = next(archive.read(name) for name in archive.namelist() if name.endswith("report.html")).decode()
-    assert {f"{name}.png" for name in FIGURES} | {"claims.csv", "provenance.json", "triple_audit.csv"} <= held
+    assert {f"{name}.png" for name in FIGURES} | {"claims.csv", "provenance.json", "triple_audit.csv", "ruler.csv"} <= held
     assert {f"{name}.csv" for name in SMOKE_CONFIG["report"]["tables"]} <= held
     assert "Validation bits-per-byte of the byte-level LM pilot" in page  # a caption, as the PDF prints it
 
@@ -174,6 +187,7 @@ def test_lint_reports_nothing(workdir):
     ({"recipes": {"R-LM": {"steps": -1}}}, "recipes.R-LM.steps': -1 is less than the minimum of 1"),
     ({"variants": {"unimatrix_core": {"slotz": 16}}}, "variants.unimatrix_core': 'slotz' is not one of"),
     ({"wikitext_dir": "no/such/dir"}, "wikitext_dir': 'no/such/dir'"),
+    ({"ruler": {"experiments": {"lm": {"budgets": [128, 1024]}}}}, "ruler.experiments.lm.budgets.1': 1024 exceeds the 128-token window"),
 ])
 def test_bad_config_fails_before_any_job(workdir, content, message):
     before = sorted(p for p in (workdir / "results").rglob("*"))

@@ -15,17 +15,20 @@ import pytest
 import yaml
 
 from repro import slot_capacity, triple_audit
-from repro.config import (ConfigError, benchmark_names, claim_result_sets, load, report_tables, reported_numbers, run_modes,
-                          slot_ladder, table_spec, task_lengths, task_result_sets, validate_answer, validate_claims)
+from repro.config import (ConfigError, benchmark_names, claim_result_sets, load, report_tables, reported_numbers, ruler_jobs,
+                          ruler_table_spec, run_modes, slot_ladder, table_spec, task_lengths, task_result_sets, validate_answer,
+                          validate_claims)
 from repro.depth.measure import METRICS as DEPTH_METRICS
 from repro.figures import depth_diagnostics, fig1_architecture, fig2_lm_bpb, fig3_throughput, recall_distance, sp_capacity
-from repro.report import (answer, captions, claims, fix_effect, latex, power, quantities, render, stats, table,
-                          train_step_table, variables)
+from repro.report import (answer, captions, claims, fix_effect, latex, power, quantities, render, ruler_table, stats,
+                          table, train_step_table, variables)
 from repro.report.facts import config_facts
 from repro.report.figure_settings import (capacity_figure_arguments, figure2_arguments, recall_distance_arguments,
                                          slot_capacity_arguments)
 from repro.report.reported import Reported
 from repro.report.verdict import Band
+from repro.ruler import aggregate as ruler_aggregate
+from repro.ruler.tasks import TASKS as RULER_TASKS
 
 from conftest import REPO, repository_copy
 
@@ -594,7 +597,7 @@ def test_fix_effect_sentence_measures_the_gain_the_fix_removes(tmp_path):
 @pytest.mark.parametrize("module", ["repro.report.stats", "repro.report.table", "repro.report.claims", "repro.report.answer",
                                     "repro.report.render", "repro.figures.fig1_architecture", "repro.figures.fig2_lm_bpb",
                                     "repro.figures.sp_capacity",
-                                    "repro.report.quantities", "repro.triple_audit", "repro.report.fix_effect",
+                                    "repro.report.quantities", "repro.triple_audit", "repro.report.fix_effect", "repro.report.ruler_table",
                                     "repro.figures.fig3_throughput", "repro.report.train_step_table",
                                     "repro.slot_capacity", "repro.report.variables", "repro.report.captions"])
 def test_every_step_has_a_command_line(module):
@@ -698,6 +701,15 @@ def test_report_renders_and_compiles_to_pdf(tmp_path, paper_config):
         train_step_table.main(["--train-step", str(measured / "train_step.csv"), "--names", json.dumps(benchmark_names(paper_config)),
                                "--result-set", result_set, "--template", str(TEMPLATES / "train_step_table.tex.j2"),
                                "--out", str(tables[f"train_step_{result_set}"])])
+    degenerate = {"score": 0.0, "empty_predictions": 1, "units": [1] * 8, "prompt_tokens": [300] * 8, "prompts_over_budget": 8,
+                  "prompts_over_window": 8}
+    pd.DataFrame([row for run, budget in ruler_jobs(paper_config) for row in ruler_aggregate.rows({
+        "experiment": run.experiment, "variant": run.variant, "mode": run.mode, "seed": run.seed, "requested_budget": budget,
+        "budget": budget, "window": 128, "samples": 8, "ruler_seed": 17, "tasks": dict.fromkeys(RULER_TASKS, degenerate)})]
+                 ).to_csv(results / "ruler.csv", index=False)
+    tables["ruler"] = paper / "tables" / "ruler.tex"
+    ruler_table.main(["--ruler", str(results / "ruler.csv"), "--spec", json.dumps(ruler_table_spec(paper_config)),
+                      "--template", str(TEMPLATES / "ruler_table.tex.j2"), "--out", str(tables["ruler"])])
     paper_claims = validate_claims(yaml.safe_load((PAPER / "claims.yaml").read_text()), paper_config,
                                    reported_numbers(PAPER / "reported.csv"))
     claims.main(["--claims", json.dumps(paper_claims), "--metrics", str(results / "metrics.csv"),
@@ -729,7 +741,7 @@ def test_report_renders_and_compiles_to_pdf(tmp_path, paper_config):
         assert f"\\caption{{{captions.figure_captions(paper_config)[name]}}}" in source
     for script in ("repro.report.table", "repro.figures.fig1\\_architecture", "repro.figures.fig2\\_lm\\_bpb", "repro.figures.sp\\_capacity",
                    "repro.report.claims", "repro.triple\\_audit", "repro.figures.fig3\\_throughput",
-                   "repro.report.train\\_step\\_table"):
+                   "repro.report.train\\_step\\_table", "repro.report.ruler\\_table"):
         assert script in source
     assert source.index("Result set \\texttt{local}") < source.index("Result set \\texttt{h100}")
     assert source.index("\\input{../tables/table_recall_distance.tex}") < \

@@ -55,7 +55,7 @@ def test_the_scan_finds_a_typed_number_beside_allowed_ones():
 
 def test_every_macro_the_report_uses_is_a_variable_and_every_variable_is_used(paper_config):
     """In the templates and in the LaTeX of the config's tables (captions, group titles, column labels) and figure captions."""
-    config_latex = yaml.safe_dump([paper_config["report"]["tables"], paper_config["report"]["figures"]])
+    config_latex = yaml.safe_dump([paper_config["report"][part] for part in ("tables", "figures", "ruler")])
     used = set(re.findall(r"\\([A-Z][A-Za-z]+)", (TEMPLATES / "main.tex.j2").read_text() + config_latex))
     measured = variables.measured_facts(capacity_frame({4: 19, 6: 23, 8: 27}), 49)
     assert used == set(facts.config_facts(paper_config, REPORTED)) | set(measured)
@@ -72,7 +72,7 @@ def test_variables_state_the_papers_config(paper_config):
     assert stated["SimulatedSequences"] == "2,000"
     assert (stated["RffnRecipes"], stated["RffnCompareBatches"], stated["MemoryPilotSeqLen"]) == ("three", "64", "64")
     assert (stated["LMCompareBatches"], stated["RecallPairs"], stated["MemoryPilotSequences"]) == ("128", "4", "512")
-    assert (stated["RulerSamples"], stated["RulerBudgets"]) == ("8", "128")
+    assert stated["RulerRuns"] == "lm at 128 bytes with 8 samples per task"
 
 
 @pytest.mark.parametrize("change, macro, text", [
@@ -84,7 +84,10 @@ def test_variables_state_the_papers_config(paper_config):
     (lambda c: c["experiments"]["sparse_pointer_ablation"]["variants"].remove("sparse_pointer_slots20"),
      "AblationExtraSlotCounts", "two"),
     (lambda c: c["report"]["slot_capacity"].update(sequences=12345), "SimulatedSequences", "12,345"),
-    (lambda c: c["ruler"].update(budgets=[128, 1024]), "RulerBudgets", "128 and 1024"),
+    (lambda c: c["ruler"]["experiments"]["lm"].update(budgets=[64, 128], samples=32), "RulerRuns",
+     "lm at 64 and 128 bytes with 32 samples per task"),
+    (lambda c: c["ruler"]["experiments"].update(rffn_tuned120={"budgets": [128], "samples": 4}), "RulerRuns",
+     "lm at 128 bytes with 8 samples per task and rffn_tuned120 at 128 bytes with 4 samples per task"),
 ])
 def test_a_config_change_changes_its_variable(paper_config, change, macro, text):
     changed = copy.deepcopy(paper_config)

@@ -1,5 +1,6 @@
 """RULER-core (spec §5.4): the four generators' layout and references, the budget fitter, the
 scorer, greedy generation and decoding, on hand-made inputs with known answers."""
+import json
 import re
 from collections import Counter
 
@@ -9,7 +10,7 @@ import torch
 
 from repro.config import parse_run
 from repro.data.wikitext import BOS_ID, EOS_ID, PAD_ID, VOCAB_SIZE
-from repro.report.ruler_table import table_context
+from repro.report import ruler_table
 from repro.ruler import aggregate
 from repro.ruler.budget import effective_budget, fit_units
 from repro.ruler.generate import greedy
@@ -17,6 +18,8 @@ from repro.ruler.run import run_task
 from repro.ruler.score import empty_predictions, string_match_all
 from repro.ruler.tasks import NOISE, TASKS, WORD_BANK, cwe, fwe, niah_single_1, vt, zipf_counts
 from repro.ruler.tokens import decode, encode, token_count
+
+from conftest import REPO
 
 SEED = 17000
 
@@ -204,8 +207,15 @@ def test_a_model_that_stops_at_once_scores_zero_with_every_prediction_empty():
     result = run_task(ScriptedModel([EOS_ID] * 3), TASKS["vt"], samples=3, seed=17, budget=128, window=128,
                       device=torch.device("cpu"))
     assert (result["score"], result["empty_predictions"], result["units"]) == (0.0, 3, [1, 1, 1])
-    assert result["prompts_over_budget"] == 3 and result["predictions"] == ["", "", ""]
+    assert (result["prompts_over_budget"], result["prompts_over_window"]) == (3, 3) and result["predictions"] == ["", "", ""]
     assert result["references"][0] == list(vt(17000, 1).references)
+
+
+def test_a_prompt_that_overflows_the_budget_but_not_the_window_is_counted_as_such():
+    """vt at n = 1 is 505 tokens: with its 24-token answer over a 512 budget, within a 1024 window."""
+    result = run_task(ScriptedModel([EOS_ID]), TASKS["vt"], samples=1, seed=17, budget=512, window=1024, device=torch.device("cpu"))
+    assert result["prompt_tokens"] == [token_count(vt(17000, 1).prompt)] == [505] and result["units"] == [1]
+    assert (result["prompts_over_budget"], result["prompts_over_window"]) == (1, 0)
 
 
 # The command, the table, the report's table
@@ -216,34 +226,86 @@ def test_a_run_name_is_parsed_and_a_bad_one_refused():
         parse_run("lm/transformer/seed7")
 
 
-def _result(variant, mode, seed, score, over):
-    return {"experiment": "lm", "variant": variant, "mode": mode, "seed": seed, "requested_budget": 128, "budget": 128,
-            "window": 128, "samples": 2, "ruler_seed": 17,
-            "tasks": {task: {"score": score, "empty_predictions": 1, "units": [1, 1], "prompt_tokens": [500, 520],
-                             "prompts_over_budget": over} for task in ("vt", "niah_single_1")}}
+def _result(variant, mode, seed, score, over, experiment="lm", budget=128, empty=1, over_window=None):
+    """A run's repro.ruler.run result with two tasks of two samples each, `over` of each task's over the
+    budget and `over_window` (default: as many) over the window."""
+    return {"experiment": experiment, "variant": variant, "mode": mode, "seed": seed, "requested_budget": budget,
+            "budget": budget, "window": 128 if experiment == "lm" else 1024, "samples": 2, "ruler_seed": 17,
+            "tasks": {task: {"score": score, "empty_predictions": empty, "units": [1, 1], "prompt_tokens": [500, 520],
+                             "prompts_over_budget": over, "prompts_over_window": over if over_window is None else over_window}
+                      for task in ("vt", "niah_single_1")}}
+
+
+def _frame(*results) -> pd.DataFrame:
+    return pd.DataFrame([row for result in results for row in aggregate.rows(result)])
+
+
+def _spec(*blocks, labels=None) -> dict:
+    return {"caption": "RULER-core, from the config.", "label": "tab:ruler", "labels": labels or {},
+            "blocks": [{"experiment": experiment, "budget": budget} for experiment, budget in blocks]}
 
 
 def test_the_table_averages_seeds_and_says_when_every_prompt_overran():
-    frame = pd.DataFrame([row for result in (_result("transformer", "faithful", 7, 0.0, 2),
-                                             _result("transformer", "faithful", 8, 50.0, 2)) for row in aggregate.rows(result)])
+    frame = _frame(_result("transformer", "faithful", 7, 0.0, 2), _result("transformer", "faithful", 8, 50.0, 2))
     assert len(frame) == 4 and set(frame["units_max"]) == {1} and set(frame["prompt_tokens_min"]) == {500}
-    context = table_context(frame, 128, {"transformer": "Transformer"})
-    (row,) = context["rows"]
-    assert context["tasks"] == ["niah_single_1", "vt"] and row["scores"] == ["25.00", "25.00"]
-    assert (row["empty"], row["predictions"], row["over_budget"], row["largest_n"], row["seeds"]) == (4, 8, 8, 1, 2)
-    assert "Every prompt alone is longer than the budget" in context["caption"]
+    context = ruler_table.table_context(frame, _spec(("lm", 128), labels={"transformer": "Transformer"}))
+    (block,) = context["blocks"]
+    (row,) = block["rows"]
+    assert context["tasks"] == ["niah_single_1", "vt"] and context["caption"] == "RULER-core, from the config."
+    assert row["cells"] == [{"score": "25.00", "empty": 2}, {"score": "25.00", "empty": 2}]  # per task: mean score, empties of both seeds
+    assert (row["label"], row["prompts"], row["over_budget"], row["over_window"], row["largest_n"], row["seeds"]) == (
+        "Transformer", 8, 8, 8, 1, 2)
+    assert block["title"] == ("\\texttt{lm}, budget 128 (window 128), 2 samples per task: every prompt overflows the window, "
+                              "so the scores are degenerate (D18)")
 
 
 def test_a_model_with_faithful_runs_only_beside_two_mode_models_stands_for_both():
-    results = (_result("transformer", "faithful", 7, 0.0, 2), _result("unimatrix_core", "faithful", 7, 0.0, 2),
-               _result("unimatrix_core", "corrected", 7, 10.0, 2))
-    context = table_context(pd.DataFrame([row for result in results for row in aggregate.rows(result)]), 128, {})
-    assert [(row["label"], row["mode"]) for row in context["rows"]] == [
+    frame = _frame(_result("transformer", "faithful", 7, 0.0, 2), _result("unimatrix_core", "faithful", 7, 0.0, 2),
+                   _result("unimatrix_core", "corrected", 7, 10.0, 2))
+    (block,) = ruler_table.table_context(frame, _spec(("lm", 128)))["blocks"]
+    assert [(row["label"], row["mode"]) for row in block["rows"]] == [
         ("transformer", "both"), ("unimatrix_core", "faithful"), ("unimatrix_core", "corrected")]
 
 
-def test_the_table_counts_the_prompts_that_overran_when_some_fit():
-    frame = pd.DataFrame(aggregate.rows(_result("transformer", "faithful", 7, 0.0, 1)))
-    assert "2 of 4 prompts alone are longer than the budget" in table_context(frame, 128, {})["caption"]
-    with pytest.raises(ValueError, match="no RULER-core results at budget 1024"):
-        table_context(frame, 1024, {})
+def test_one_block_per_experiment_and_budget_in_the_specs_order_each_with_its_own_counts():
+    frame = _frame(_result("transformer", "faithful", 7, 0.0, 2, empty=2),
+                   _result("transformer", "faithful", 7, 12.5, 0, experiment="lm_1024", budget=1024, empty=0),
+                   _result("transformer", "faithful", 7, 37.5, 2, experiment="lm_1024", budget=512, empty=1, over_window=0),
+                   _result("transformer", "faithful", 7, 50.0, 1, experiment="lm_1024", budget=256, empty=0))
+    context = ruler_table.table_context(frame, _spec(("lm", 128), ("lm_1024", 512), ("lm_1024", 1024), ("lm_1024", 256)))
+    titles = [block["title"] for block in context["blocks"]]
+    assert [title.split(":")[0] for title in titles] == [
+        "\\texttt{lm}, budget 128 (window 128), 2 samples per task",
+        "\\texttt{lm\\_1024}, budget 512 (window 1024), 2 samples per task",
+        "\\texttt{lm\\_1024}, budget 1024 (window 1024), 2 samples per task",
+        "\\texttt{lm\\_1024}, budget 256 (window 1024), 2 samples per task"]
+    assert titles[1].endswith("every prompt fits the window; 4 of 4 overflow the budget")
+    assert titles[2].endswith("every prompt fits the budget")
+    assert titles[3].endswith("2 of 4 prompts overflow the window (D18)")
+    assert [block["rows"][0]["cells"][0] for block in context["blocks"]] == [
+        {"score": "0.00", "empty": 2}, {"score": "37.50", "empty": 1}, {"score": "12.50", "empty": 0}, {"score": "50.00", "empty": 0}]
+
+
+def test_a_block_without_results_or_with_other_tasks_is_refused():
+    frame = _frame(_result("transformer", "faithful", 7, 0.0, 1))
+    with pytest.raises(ValueError, match="no RULER-core results of lm at budget 1024"):
+        ruler_table.table_context(frame, _spec(("lm", 1024)))
+    with pytest.raises(ValueError, match="no RULER-core results of lm_1024 at budget 128"):
+        ruler_table.table_context(frame, _spec(("lm", 128), ("lm_1024", 128)))
+    fewer = frame[(frame["task"] == "vt")].assign(experiment="lm_1024")
+    with pytest.raises(ValueError, match=r"lm_1024 at budget 128 hold the tasks \['vt'\], the first block's \['niah_single_1', 'vt'\]"):
+        ruler_table.table_context(pd.concat([frame, fewer]), _spec(("lm", 128), ("lm_1024", 128)))
+
+
+def test_the_table_renders_every_block_under_the_configs_caption(tmp_path):
+    ruler = tmp_path / "ruler.csv"
+    _frame(_result("unimatrix_core", "corrected", 7, 0.0, 2),
+           _result("unimatrix_core", "corrected", 7, 50.0, 0, experiment="lm_1024", budget=1024)).to_csv(ruler, index=False)
+    out = tmp_path / "ruler.tex"
+    ruler_table.main(["--ruler", str(ruler), "--spec", json.dumps(_spec(("lm", 128), ("lm_1024", 1024), labels={"unimatrix_core": "UniMatrix-Core"})),
+                      "--template", str(REPO / "paper" / "templates" / "ruler_table.tex.j2"), "--out", str(out)])
+    tex = out.read_text()
+    assert "\\caption{RULER-core, from the config.}" in tex and "\\label{tab:ruler}" in tex
+    assert tex.count("\\multicolumn{8}{@{}l}") == 2 and tex.index("budget 128") < tex.index("budget 1024")
+    assert "UniMatrix-Core & corrected & 0.00 (1) & 0.00 (1) & 1 & 4/4 & 4/4 & 1 \\\\" in tex
+    assert "UniMatrix-Core & corrected & 50.00 (1) & 50.00 (1) & 1 & 0/4 & 0/4 & 1 \\\\" in tex

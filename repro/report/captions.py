@@ -66,6 +66,7 @@ def caption_files(config: dict) -> dict:
     files = _figure_caption_files(config)
     files["table"] = {"by": "table", "captions": {name: table["spec"]["caption"] for name, table in report_tables(config).items()}}
     files["triple_audit"] = {"by": None, "captions": {"": report["triple_audit"]["caption"]}}
+    files["ruler"] = {"by": None, "captions": {"": report["ruler"]["caption"]}}
     files["claims"] = {"by": None, "captions": {"": report["claims"]["caption"]}}
     return files
 

@@ -103,9 +103,9 @@ def throughput_facts(config: dict) -> dict:
 
 
 def ruler_facts(config: dict) -> dict:
-    """What RULER-core asks of each checkpoint (spec §5.4)."""
-    spec = config["ruler"]
-    return {"RulerSamples": number(spec["samples"]), "RulerBudgets": series(spec["budgets"])}
+    """What RULER-core asks of the checkpoints of each experiment it scores (spec §5.4)."""
+    return {"RulerRuns": series([f"{experiment} at {series(spec['budgets'])} bytes with {number(spec['samples'])} samples per task"
+                                 for experiment, spec in config["ruler"]["experiments"].items()])}
 
 
 def config_facts(config: dict, reported_numbers: dict) -> dict:

@@ -17,7 +17,7 @@ def rows(result: dict) -> list[dict]:
     return [{**{key: result[key] for key in COLUMNS}, "task": task,
              "score": outcome["score"], "empty_predictions": outcome["empty_predictions"],
              "units_max": max(outcome["units"]), "prompt_tokens_min": min(outcome["prompt_tokens"]),
-             "prompts_over_budget": outcome["prompts_over_budget"]}
+             "prompts_over_budget": outcome["prompts_over_budget"], "prompts_over_window": outcome["prompts_over_window"]}
             for task, outcome in result["tasks"].items()]
 
 

@@ -1,6 +1,6 @@
 """Run RULER-core (spec §5.4) on one trained byte LM and write, per task, the score, the empty
-predictions, the n each prompt was fitted with, its prompt tokens and whether the prompt alone
-exceeded the budget (D18), with what produced them.
+predictions, the n each prompt was fitted with, its prompt tokens, how many prompts with their answer
+exceeded the budget and how many the window (D18), with what produced them.
 
     python -m repro.ruler.run --checkpoint results/runs/lm/transformer/faithful/seed7/model.pt \\
         --budget 128 --samples 8 --out ruler_budget128.json
@@ -39,7 +39,9 @@ def run_task(model, task: Task, samples: int, seed: int, budget: int, window: in
         "max_new": task.max_new,
         "units": units,
         "prompt_tokens": prompt_tokens,
-        "prompts_over_budget": sum(tokens > budget for tokens in prompt_tokens),
+        # Over the budget: not even n = 1 fits with the answer. Over the window: generation may lose the prompt's beginning.
+        "prompts_over_budget": sum(tokens + task.max_new > budget for tokens in prompt_tokens),
+        "prompts_over_window": sum(tokens + task.max_new > window for tokens in prompt_tokens),
         "predictions": predictions,
         "references": references,
     }

@@ -21,6 +21,8 @@ from repro.config import (
     eval_pairs,
     eval_settings,
     reported_numbers,
+    ruler_jobs,
+    ruler_table_spec,
     runs,
     settings_hash,
     slot_ladder,

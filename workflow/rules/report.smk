@@ -52,6 +52,25 @@ rule triple_audit_table:
         )
 
 
+rule ruler_table:
+    input:
+        ruler=report(rules.ruler_aggregate.output[0], caption=f"{CAPTIONS}/ruler.rst", category="Tables", subcategory="ruler"),
+        template="paper/templates/ruler_table.tex.j2",
+        code="repro/report/ruler_table.py",
+    output:
+        "paper/tables/ruler.tex",
+    params:
+        spec=lambda wildcards: as_json(ruler_table_spec(config)),
+    log:
+        "results/logs/ruler_table.log",
+    run:
+        python_step(
+            "repro.report.ruler_table",
+            ["--ruler", input.ruler, "--spec", params.spec, "--template", input.template, "--out", output[0]],
+            log[0],
+        )
+
+
 rule fix_effect:
     input:
         metrics="results/metrics.csv",
@@ -293,7 +312,7 @@ rule render_report:
         tables=[*expand("paper/tables/{table}.tex", table=TABLES), rules.triple_audit_table.output[0], *rules.answer.output,
                 *expand("paper/tables/fix_effect_{effect}.tex", effect=config["report"]["fix_effects"]),
                 *expand("paper/tables/train_step_{result_set}.tex", result_set=RESULT_SETS),
-                *expand("paper/tables/ruler_budget{budget}.tex", budget=config["ruler"]["budgets"])],
+                rules.ruler_table.output[0]],
         figures=[rules.figure1_architecture.output.pdf, rules.figure2_lm_bpb.output.pdf, rules.figure_sp_capacity.output.pdf,
                  *expand("paper/figures/recall_distance_{recall_set}.pdf", recall_set=RECALL_SETS),
                  rules.figure_depth_diagnostics.output.pdf,

@@ -1,5 +1,5 @@
-# RULER-core (spec §5.4, E10): every trained checkpoint of one LM experiment answers the four tasks at
-# each budget; infrastructure only, since at the paper's budget the prompts do not fit (D18).
+# RULER-core (spec §5.4, E10): every trained checkpoint of each LM experiment of `ruler` answers the four
+# tasks at each of that experiment's budgets; at the paper's budget the prompts do not fit (D18).
 RULER = config["ruler"]
 
 
@@ -13,7 +13,7 @@ rule ruler:
         run=lambda wildcards: run_of(wildcards).name,
         # A changed recipe reruns the job, and a stale checkpoint is refused.
         trained_with=lambda wildcards: settings_hash(train_settings(config, trainer_of(wildcards))),
-        samples=RULER["samples"],
+        samples=lambda wildcards: RULER["experiments"][wildcards.experiment]["samples"],
         seed=RULER["seed"],
     log:
         f"{RUN_DIR}/ruler_budget{{budget}}.log",
@@ -28,30 +28,10 @@ rule ruler:
 
 rule ruler_aggregate:
     input:
-        [f"{run.directory}/ruler_budget{budget}.json" for run in runs(config, RULER["experiment"]) for budget in RULER["budgets"]],
+        [f"{run.directory}/ruler_budget{budget}.json" for run, budget in ruler_jobs(config)],
     output:
         "results/ruler.csv",
     log:
         "results/logs/ruler_aggregate.log",
     run:
         python_step("repro.ruler.aggregate", ["--out", output[0], *input], log[0])
-
-
-rule ruler_table:
-    input:
-        ruler=rules.ruler_aggregate.output[0],
-        template="paper/templates/ruler_table.tex.j2",
-        code="repro/report/ruler_table.py",
-    output:
-        "paper/tables/ruler_budget{budget}.tex",
-    params:
-        labels=json.dumps({variant: config["variants"][variant]["label"] for variant in config["experiments"][RULER["experiment"]]["variants"]}),
-    log:
-        "results/logs/ruler_table_{budget}.log",
-    run:
-        python_step(
-            "repro.report.ruler_table",
-            ["--ruler", input.ruler, "--budget", wildcards.budget, "--labels", params.labels, "--template", input.template,
-             "--out", output[0]],
-            log[0],
-        )
