@@ -10,6 +10,7 @@ import yaml
 
 sys.path.insert(0, workflow.basedir)
 
+from repro import job_resources
 from repro.config import (
     MEASUREMENTS,
     ConfigError,
@@ -19,6 +20,7 @@ from repro.config import (
     benchmark_variant_settings,
     eval_pairs,
     eval_settings,
+    recipe_for,
     reported_numbers,
     runs,
     settings_hash,
@@ -101,12 +103,32 @@ def eval_data(wildcards):
 
 def python_step(module, argv, log):
     """`python -m module argv > log 2>&1`, without a new interpreter (repro/steps.py says why): in
-    this process when Snakemake runs one job at a time, else forked, a process per job, because
-    jobs then run side by side in Snakemake's threads and torch's random state belongs to the process."""
+    this process when it runs one job at a time (one core, or a cluster job's own Snakemake), else
+    forked, a process per job, because jobs then run side by side in Snakemake's threads and torch's
+    random state belongs to the process."""
     from repro.steps import run_forked, run_here
 
     argv = [str(arg) for arg in argv]
-    (run_here if workflow.cores == 1 else run_forked)(module, argv, log)
+    (run_here if workflow.cores == 1 or workflow.remote_exec else run_forked)(module, argv, log)
+
+
+# A GPU for each job that computes on the config's device, where that is CUDA: with `auto` the job
+# takes a GPU only if one is there, so it cannot say it needs one.
+GPUS = 1 if config["device"] == "cuda" else 0
+
+
+def scheduled(need):
+    """The resources of a job whose repro.job_resources.Need is `need(wildcards)`: memory and time on
+    the config's device, multiplied on each retry (a job killed at its limit gets more), and its GPU."""
+    return {
+        "mem_mb": lambda wildcards, attempt: need(wildcards).on(config["device"])["mem_mb"] * attempt,
+        "runtime": lambda wildcards, attempt: need(wildcards).on(config["device"])["runtime"] * attempt,
+        "gpu": GPUS,
+    }
+
+
+def recipe_of(wildcards):
+    return recipe_for(config, wildcards.experiment, wildcards.variant)
 
 
 TEX_INSTALL = "apt-get install -y --no-install-recommends texlive-latex-base texlive-latex-recommended latexmk"

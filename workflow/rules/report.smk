@@ -10,6 +10,7 @@ CAPTIONS = "../../results/report_captions"  # rule report_captions writes them; 
 
 
 rule table:
+    localrule: True
     input:
         metrics=lambda wildcards: expand("results/metrics/{experiment}.csv", experiment=table_experiments(config, wildcards.table)),
         reported="paper/reported.csv",
@@ -32,6 +33,7 @@ rule table:
 
 
 rule triple_audit_table:
+    localrule: True
     input:
         quantities=report(rules.triple_audit.output[0], caption=f"{CAPTIONS}/triple_audit.rst", category="Tables",
                           subcategory="triple_audit"),
@@ -53,6 +55,7 @@ rule triple_audit_table:
 
 
 rule fix_effect:
+    localrule: True
     input:
         metrics="results/metrics.csv",
         reported="paper/reported.csv",
@@ -75,6 +78,7 @@ rule fix_effect:
 
 
 rule figure1_architecture:
+    localrule: True
     input:
         code="repro/figures/fig1_architecture.py",
     output:
@@ -88,6 +92,7 @@ rule figure1_architecture:
 
 
 rule figure2_lm_bpb:
+    localrule: True
     input:
         metrics=f"results/metrics/{config['report']['figures']['fig2_lm_bpb']['experiment']}.csv",
         reported="paper/reported.csv",
@@ -110,6 +115,7 @@ rule figure2_lm_bpb:
 
 
 rule figure_sp_capacity:
+    localrule: True
     input:
         metrics=f"results/metrics/{config['report']['figures']['sp_capacity']['experiment']}.csv",
         reported="paper/reported.csv",
@@ -133,6 +139,7 @@ rule figure_sp_capacity:
 
 
 rule figure_recall_distance:
+    localrule: True
     input:
         metrics=expand("results/metrics/{experiment}.csv", experiment=recall_distance_experiments(config)),
         code="repro/figures/recall_distance.py",
@@ -154,6 +161,7 @@ rule figure_recall_distance:
 
 # Every number the report's prose states, as LaTeX macros: the config's facts and the measured ones.
 rule report_variables:
+    localrule: True
     input:
         reported="paper/reported.csv",
         slot_capacity=rules.slot_capacity.output[0],
@@ -175,6 +183,7 @@ rule report_variables:
 
 
 rule figure3_throughput:
+    localrule: True
     input:
         throughput=lambda wildcards: f"{RESULT_SETS[wildcards.result_set]}/throughput.csv",
         reported="paper/reported.csv",
@@ -198,6 +207,7 @@ rule figure3_throughput:
 
 
 rule train_step_table:
+    localrule: True
     input:
         train_step=lambda wildcards: f"{RESULT_SETS[wildcards.result_set]}/train_step.csv",
         template="paper/templates/train_step_table.tex.j2",
@@ -218,6 +228,7 @@ rule train_step_table:
 
 
 rule claims:
+    localrule: True
     input:
         metrics="results/metrics.csv",
         reported="paper/reported.csv",
@@ -238,6 +249,7 @@ rule claims:
 
 # The report's first page (does the paper hold?) and its appendix table of every claim.
 rule answer:
+    localrule: True
     input:
         claims=rules.claims.output[0],
         first_page_template="paper/templates/answer.tex.j2",
@@ -262,6 +274,7 @@ rule answer:
 
 
 rule render_report:
+    localrule: True
     input:
         template="paper/templates/main.tex.j2",
         provenance=report("results/provenance.json", caption="../report/provenance.rst", category="Claims and provenance"),
@@ -292,6 +305,7 @@ rule render_report:
 
 
 rule compile_report:
+    localrule: True
     input:
         tex=rules.render_report.output,
         tables=rules.render_report.input.tables,
@@ -310,6 +324,7 @@ rule compile_report:
 
 # The captions of the HTML report, as plain text with the variables the PDF prints filled in.
 rule report_captions:
+    localrule: True
     input:
         variables=rules.report_variables.output[0],
         code="repro/report/captions.py",
@@ -328,6 +343,7 @@ rule report_captions:
 
 
 rule summarize:
+    localrule: True
     input:
         metrics="results/metrics.csv",
         code="repro/report/stats.py",

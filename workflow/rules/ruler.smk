@@ -15,6 +15,9 @@ rule ruler:
         trained_with=lambda wildcards: settings_hash(train_settings(config, trainer_of(wildcards))),
         samples=RULER["samples"],
         seed=RULER["seed"],
+    threads: config["torch_threads"]
+    resources:
+        **scheduled(lambda wildcards: job_resources.ruler(RULER["samples"], int(wildcards.budget))),
     log:
         f"{RUN_DIR}/ruler_budget{{budget}}.log",
     run:
@@ -27,6 +30,7 @@ rule ruler:
 
 
 rule ruler_aggregate:
+    localrule: True
     input:
         [f"{run.directory}/ruler_budget{budget}.json" for run in runs(config, RULER["experiment"]) for budget in RULER["budgets"]],
     output:
@@ -38,6 +42,7 @@ rule ruler_aggregate:
 
 
 rule ruler_table:
+    localrule: True
     input:
         ruler=rules.ruler_aggregate.output[0],
         template="paper/templates/ruler_table.tex.j2",

@@ -6,6 +6,9 @@ rule train:
     params:
         settings=lambda wildcards: as_json(train_settings(config, run_of(wildcards))),
         data=lambda wildcards, input: [f"--data={role}={path}" for role, path in input.items()],
+    threads: config["torch_threads"]
+    resources:
+        **scheduled(lambda wildcards: job_resources.training(recipe_of(wildcards))),
     log:
         f"{RUN_DIR}/train.log",
     benchmark:
