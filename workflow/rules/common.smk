@@ -33,6 +33,7 @@ from repro.config import (
     validate_answer,
     validate_claims,
 )
+from repro.gpu_pool import GpuPool, gpus_present
 
 try:
     validate(config)
@@ -101,15 +102,19 @@ def eval_data(wildcards):
     return {}
 
 
-def python_step(module, argv, log):
+# Snakemake counts the GPUs of `--resources gpu=K` but names none; the pool names them (repro/gpu_pool.py).
+GPU_POOL = GpuPool(workflow.global_resources["gpu"].value if "gpu" in workflow.global_resources else 0, gpus_present())
+
+
+def python_step(module, argv, log, gpus=0):
     """`python -m module argv > log 2>&1`, without a new interpreter (repro/steps.py says why): in
     this process when it runs one job at a time (one core, or a cluster job's own Snakemake), else
     forked, a process per job, because jobs then run side by side in Snakemake's threads and torch's
-    random state belongs to the process."""
-    from repro.steps import run_forked, run_here
+    random state belongs to the process; a forked job that asks for `gpus` sees only its own."""
+    from repro.steps import run_step
 
-    argv = [str(arg) for arg in argv]
-    (run_here if workflow.cores == 1 or workflow.remote_exec else run_forked)(module, argv, log)
+    run_step(module, [str(arg) for arg in argv], log, alone=workflow.cores == 1 or workflow.remote_exec, gpus=gpus,
+             pool=GPU_POOL)
 
 
 # A GPU for each job that computes on the config's device, where that is CUDA: with `auto` the job

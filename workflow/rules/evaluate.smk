@@ -25,6 +25,7 @@ rule evaluate:
             ["--settings", params.settings, "--checkpoint", input.checkpoint, "--trained-with", params.trained_with,
              *params.data, "--metrics", output.metrics],
             log[0],
+            gpus=resources.gpu,
         )
 
 

@@ -26,6 +26,7 @@ rule ruler:
             ["--checkpoint", input.checkpoint, "--trained-with", params.trained_with, "--run", params.run,
              "--budget", wildcards.budget, "--samples", params.samples, "--seed", params.seed, "--out", output[0]],
             log[0],
+            gpus=resources.gpu,
         )
 
 

@@ -14,4 +14,5 @@ rule train:
     benchmark:
         f"{RUN_DIR}/train_benchmark.tsv"
     run:
-        python_step("repro.train", ["--settings", params.settings, *params.data, "--checkpoint", output.checkpoint], log[0])
+        python_step("repro.train", ["--settings", params.settings, *params.data, "--checkpoint", output.checkpoint], log[0],
+                    gpus=resources.gpu)
