@@ -24,6 +24,7 @@ include: "workflow/rules/report.smk"
 
 
 rule all:
+    localrule: True
     default_target: True
     input:
         "paper/build/main.pdf",

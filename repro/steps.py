@@ -8,8 +8,9 @@ process under profiles/default) or in a process forked from a server that import
 steps once (`run_forked`: jobs side by side, each with a process of its own, because torch's random
 state and thread count belong to the process). Each step seeds torch and sets its thread count and
 determinism itself, so its output does not depend on what ran before it in the process
-(tests/test_steps.py holds both ways to a fresh interpreter, bit for bit). The timing jobs of the
-throughput study keep an interpreter of their own (workflow/rules/benchmark.smk).
+(tests/test_steps.py holds both ways to a fresh interpreter, bit for bit). A forked step that asks
+for GPUs sees only those its pool gives it (repro/gpu_pool.py). The timing jobs of the throughput
+study keep an interpreter of their own (workflow/rules/benchmark.smk).
 """
 import contextlib
 import functools
@@ -18,6 +19,8 @@ import multiprocessing
 import os
 import sys
 import traceback
+
+from repro.gpu_pool import GpuPool
 
 # Importing these imports torch, the models and the tasks: what every training and evaluation needs.
 PRELOADED = ["repro.train", "repro.evaluate"]
@@ -44,10 +47,22 @@ def run_here(module: str, argv: list, log: str) -> None:
         _main(module, argv, log, stream)
 
 
-def run_forked(module: str, argv: list, log: str) -> None:
-    """`run_here` in a fresh process forked from the server of PRELOADED. Raises StepFailed when the
-    step fails or its process is killed."""
-    process = server().Process(target=_forked_main, args=(module, argv, log), name=f"python -m {module}")
+def run_step(module: str, argv: list, log: str, *, alone: bool, gpus: int = 0, pool: GpuPool | None = None) -> None:
+    """`run_here` where this process runs one job at a time (`alone`), else `run_forked`, on `gpus`
+    GPUs of `pool` where the pool has slots (else, as without a pool, the step sees every GPU)."""
+    if alone:
+        run_here(module, argv, log)
+    elif gpus and pool is not None and pool.slots:
+        with pool.claim(gpus) as ids:
+            run_forked(module, argv, log, gpus=ids)
+    else:
+        run_forked(module, argv, log)
+
+
+def run_forked(module: str, argv: list, log: str, gpus: list | None = None) -> None:
+    """`run_here` in a fresh process forked from the server of PRELOADED, seeing only the GPUs
+    `gpus` where given. Raises StepFailed when the step fails or its process is killed."""
+    process = server().Process(target=_forked_main, args=(module, argv, log, gpus), name=f"python -m {module}")
     process.start()
     process.join()
     if process.exitcode < 0:
@@ -56,7 +71,10 @@ def run_forked(module: str, argv: list, log: str) -> None:
         raise StepFailed(f"python -m {module} failed; see {log}")
 
 
-def _forked_main(module: str, argv: list, log: str) -> None:
+def _forked_main(module: str, argv: list, log: str, gpus: list | None) -> None:
+    # The server imported torch but never started CUDA, so the GPUs CUDA will see can still be set.
+    if gpus is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(gpus)
     # The process is the step's alone, so its file descriptors go to the log: output written below
     # Python (torch's C++ warnings) lands there too.
     with open(log, "w") as stream:

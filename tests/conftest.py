@@ -1,6 +1,9 @@
 import os
 import shutil
 import subprocess
+import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -60,3 +63,24 @@ def processes_holding(path: Path) -> list:
             return False
 
     return [int(pid) for pid in os.listdir("/proc") if pid.isdigit() and holds(pid)]
+
+
+@dataclass(frozen=True)
+class SmokeRun:
+    work: Path  # a repository copy holding the run's outputs; tests that rerun parts of the DAG change them
+    metrics: Path  # results/metrics.csv as the run left it
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory, real_wikitext_dir) -> SmokeRun:
+    """The smoke DAG run once on this machine (`--cores 2`), shared by the tests that need a local
+    run: its end-to-end tests (test_pipeline.py) and the cluster run they compare (test_slurm.py)."""
+    work = repository_copy(tmp_path_factory.mktemp("pipeline"), real_wikitext_dir)
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "config/smoke.yaml",
+                             "config/local.yaml"], cwd=work, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    print(f"smoke DAG: {time.perf_counter() - start:.1f} s")
+    metrics = work.parent / "smoke_metrics.csv"
+    shutil.copy2(work / "results" / "metrics.csv", metrics)
+    return SmokeRun(work, metrics)

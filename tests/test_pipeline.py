@@ -34,14 +34,9 @@ FIGURES = ("fig1_architecture", "fig2_lm_bpb", "sp_capacity", "recall_distance_l
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory, real_wikitext_dir):
+def workdir(smoke_run):
     """A copy of the repository, with the smoke DAG run in it."""
-    work = repository_copy(tmp_path_factory.mktemp("pipeline"), real_wikitext_dir)
-    start = time.perf_counter()
-    result = snakemake(work, "--cores", "2")
-    assert result.returncode == 0, result.stdout + result.stderr
-    print(f"smoke DAG: {time.perf_counter() - start:.1f} s")
-    return work
+    return smoke_run.work
 
 
 def snakemake(work: Path, *args, overlays=()):

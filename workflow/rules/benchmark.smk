@@ -14,6 +14,8 @@ rule benchmark:
     # torch's deterministic algorithms, tensors left alive) may change what it times: in Snakemake's
     # process eager times came out up to 8x slower (benchmarks/measured/PERFORMANCE.md).
     threads: workflow.cores
+    resources:
+        **scheduled(lambda wildcards: job_resources.timing(benchmark_variant_settings(config, wildcards.variant))),
     log:
         "results/benchmarks/{variant}.log",
     conda:
@@ -23,6 +25,7 @@ rule benchmark:
 
 
 rule aggregate_benchmark:
+    localrule: True
     input:
         expand("results/benchmarks/{variant}.json", variant=config["benchmark"]["variants"]),
     output:

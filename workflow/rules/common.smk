@@ -10,6 +10,7 @@ import yaml
 
 sys.path.insert(0, workflow.basedir)
 
+from repro import job_resources
 from repro.config import (
     MEASUREMENTS,
     ConfigError,
@@ -20,6 +21,7 @@ from repro.config import (
     claim_result_sets,
     eval_pairs,
     eval_settings,
+    recipe_for,
     reported_numbers,
     ruler_jobs,
     ruler_table_spec,
@@ -35,6 +37,7 @@ from repro.config import (
     validate_claims,
 )
 from repro.report.figure_settings import RECALL_DISTANCE
+from repro.gpu_pool import GpuPool, gpus_present
 
 try:
     validate(config)
@@ -106,14 +109,38 @@ def eval_data(wildcards):
     return {}
 
 
-def python_step(module, argv, log):
-    """`python -m module argv > log 2>&1`, without a new interpreter (repro/steps.py says why): in
-    this process when Snakemake runs one job at a time, else forked, a process per job, because
-    jobs then run side by side in Snakemake's threads and torch's random state belongs to the process."""
-    from repro.steps import run_forked, run_here
+# Snakemake counts the GPUs of `--resources gpu=K` but names none; the pool names them (repro/gpu_pool.py).
+GPU_POOL = GpuPool(workflow.global_resources["gpu"].value if "gpu" in workflow.global_resources else 0, gpus_present())
 
-    argv = [str(arg) for arg in argv]
-    (run_here if workflow.cores == 1 else run_forked)(module, argv, log)
+
+def python_step(module, argv, log, gpus=0):
+    """`python -m module argv > log 2>&1`, without a new interpreter (repro/steps.py says why): in
+    this process when it runs one job at a time (one core, or a cluster job's own Snakemake), else
+    forked, a process per job, because jobs then run side by side in Snakemake's threads and torch's
+    random state belongs to the process; a forked job that asks for `gpus` sees only its own."""
+    from repro.steps import run_step
+
+    run_step(module, [str(arg) for arg in argv], log, alone=workflow.cores == 1 or workflow.remote_exec, gpus=gpus,
+             pool=GPU_POOL)
+
+
+# A GPU for each job that computes on the config's device, where that is CUDA: with `auto` the job
+# takes a GPU only if one is there, so it cannot say it needs one.
+GPUS = 1 if config["device"] == "cuda" else 0
+
+
+def scheduled(need):
+    """The resources of a job whose repro.job_resources.Need is `need(wildcards)`: memory and time on
+    the config's device, multiplied on each retry (a job killed at its limit gets more), and its GPU."""
+    return {
+        "mem_mb": lambda wildcards, attempt: need(wildcards).on(config["device"])["mem_mb"] * attempt,
+        "runtime": lambda wildcards, attempt: need(wildcards).on(config["device"])["runtime"] * attempt,
+        "gpu": GPUS,
+    }
+
+
+def recipe_of(wildcards):
+    return recipe_for(config, wildcards.experiment, wildcards.variant)
 
 
 TEX_INSTALL = "apt-get install -y --no-install-recommends texlive-latex-base texlive-latex-recommended latexmk"

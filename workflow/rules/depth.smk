@@ -17,6 +17,9 @@ rule depth_diagnostics:
         # A changed recipe reruns the job, and a stale checkpoint is refused.
         trained_with=lambda wildcards: settings_hash(train_settings(config, trainer_of(wildcards))),
         windows=config["depth_diagnostics"]["windows"],
+    threads: config["torch_threads"]
+    resources:
+        **scheduled(lambda wildcards: job_resources.depth(config["depth_diagnostics"]["windows"], recipe_of(wildcards)["seq_len"])),
     log:
         f"{RUN_DIR}/depth.log",
     run:
@@ -29,6 +32,7 @@ rule depth_diagnostics:
 
 
 rule depth_aggregate:
+    localrule: True
     input:
         [f"{run.directory}/depth.json" for run in DEPTH_RUNS],
     output:

@@ -12,6 +12,9 @@ rule evaluate:
         data=lambda wildcards, input: (
             [f"--data=valid={input.valid}", f"--manifest={input.manifest}"] if "valid" in input.keys() else []
         ),
+    threads: config["torch_threads"]
+    resources:
+        **scheduled(lambda wildcards: job_resources.evaluation(recipe_of(wildcards))),
     log:
         f"{RUN_DIR}/evaluate.log",
     benchmark:
@@ -22,10 +25,12 @@ rule evaluate:
             ["--settings", params.settings, "--checkpoint", input.checkpoint, "--trained-with", params.trained_with,
              *params.data, "--metrics", output.metrics],
             log[0],
+            gpus=resources.gpu,
         )
 
 
 rule aggregate_experiment:
+    localrule: True
     input:
         lambda wildcards: metrics_files(wildcards.experiment),
     output:
@@ -42,6 +47,7 @@ rule aggregate_experiment:
 
 
 rule aggregate_all:
+    localrule: True
     input:
         tables=expand("results/metrics/{experiment}.csv", experiment=EXPERIMENTS),
         provenance=expand(

@@ -10,6 +10,7 @@ CAPTIONS = "../../results/report_captions"  # rule report_captions writes them; 
 
 
 rule table:
+    localrule: True
     input:
         metrics=lambda wildcards: REPORT_TABLES[wildcards.table]["metrics"],
         reported="paper/reported.csv",
@@ -32,6 +33,7 @@ rule table:
 
 
 rule triple_audit_table:
+    localrule: True
     input:
         quantities=report(rules.triple_audit.output[0], caption=f"{CAPTIONS}/triple_audit.rst", category="Tables",
                           subcategory="triple_audit"),
@@ -53,6 +55,7 @@ rule triple_audit_table:
 
 
 rule ruler_table:
+    localrule: True
     input:
         ruler=report(rules.ruler_aggregate.output[0], caption=f"{CAPTIONS}/ruler.rst", category="Tables", subcategory="ruler"),
         template="paper/templates/ruler_table.tex.j2",
@@ -72,6 +75,7 @@ rule ruler_table:
 
 
 rule fix_effect:
+    localrule: True
     input:
         metrics="results/metrics.csv",
         reported="paper/reported.csv",
@@ -94,6 +98,7 @@ rule fix_effect:
 
 
 rule figure1_architecture:
+    localrule: True
     input:
         code="repro/figures/fig1_architecture.py",
     output:
@@ -107,6 +112,7 @@ rule figure1_architecture:
 
 
 rule figure2_lm_bpb:
+    localrule: True
     input:
         metrics=f"results/metrics/{config['report']['figures']['fig2_lm_bpb']['experiment']}.csv",
         reported="paper/reported.csv",
@@ -129,6 +135,7 @@ rule figure2_lm_bpb:
 
 
 rule figure_sp_capacity:
+    localrule: True
     input:
         metrics=f"results/metrics/{config['report']['figures']['sp_capacity']['experiment']}.csv",
         reported="paper/reported.csv",
@@ -153,6 +160,7 @@ rule figure_sp_capacity:
 
 # One per result set: this run's (`local`) and each committed set of report.result_sets.recall_distance.
 rule figure_recall_distance:
+    localrule: True
     input:
         metrics=lambda wildcards: RECALL_SETS[wildcards.recall_set]["metrics"],
         code="repro/figures/recall_distance.py",
@@ -173,6 +181,7 @@ rule figure_recall_distance:
 
 
 rule figure_depth_diagnostics:
+    localrule: True
     input:
         diagnostics=report(rules.depth_aggregate.output[0], caption=f"{CAPTIONS}/depth_diagnostics.rst",
                            category="Figures", subcategory="depth_diagnostics"),
@@ -195,6 +204,7 @@ rule figure_depth_diagnostics:
 
 # Every number the report's prose states, as LaTeX macros: the config's facts and the measured ones.
 rule report_variables:
+    localrule: True
     input:
         reported="paper/reported.csv",
         slot_capacity=rules.slot_capacity.output[0],
@@ -216,6 +226,7 @@ rule report_variables:
 
 
 rule figure3_throughput:
+    localrule: True
     input:
         throughput=lambda wildcards: f"{RESULT_SETS[wildcards.result_set]}/throughput.csv",
         reported="paper/reported.csv",
@@ -239,6 +250,7 @@ rule figure3_throughput:
 
 
 rule train_step_table:
+    localrule: True
     input:
         train_step=lambda wildcards: f"{RESULT_SETS[wildcards.result_set]}/train_step.csv",
         template="paper/templates/train_step_table.tex.j2",
@@ -259,6 +271,7 @@ rule train_step_table:
 
 
 rule claims:
+    localrule: True
     input:
         metrics="results/metrics.csv",
         result_sets=list(claim_result_sets(CLAIMS).values()),  # committed sets our extension's claims are evaluated on
@@ -282,6 +295,7 @@ rule claims:
 
 # The report's first page (does the paper hold?) and its appendix table of every claim.
 rule answer:
+    localrule: True
     input:
         claims=rules.claims.output[0],
         first_page_template="paper/templates/answer.tex.j2",
@@ -306,6 +320,7 @@ rule answer:
 
 
 rule render_report:
+    localrule: True
     input:
         template="paper/templates/main.tex.j2",
         provenance=report("results/provenance.json", caption="../report/provenance.rst", category="Claims and provenance"),
@@ -337,6 +352,7 @@ rule render_report:
 
 
 rule compile_report:
+    localrule: True
     input:
         tex=rules.render_report.output,
         tables=rules.render_report.input.tables,
@@ -355,6 +371,7 @@ rule compile_report:
 
 # The captions of the HTML report, as plain text with the variables the PDF prints filled in.
 rule report_captions:
+    localrule: True
     input:
         variables=rules.report_variables.output[0],
         code="repro/report/captions.py",
@@ -373,6 +390,7 @@ rule report_captions:
 
 
 rule summarize:
+    localrule: True
     input:
         metrics="results/metrics.csv",
         code="repro/report/stats.py",

@@ -15,6 +15,9 @@ rule ruler:
         trained_with=lambda wildcards: settings_hash(train_settings(config, trainer_of(wildcards))),
         samples=lambda wildcards: RULER["experiments"][wildcards.experiment]["samples"],
         seed=RULER["seed"],
+    threads: config["torch_threads"]
+    resources:
+        **scheduled(lambda wildcards: job_resources.ruler(RULER["experiments"][wildcards.experiment]["samples"], int(wildcards.budget))),
     log:
         f"{RUN_DIR}/ruler_budget{{budget}}.log",
     run:
@@ -23,10 +26,12 @@ rule ruler:
             ["--checkpoint", input.checkpoint, "--trained-with", params.trained_with, "--run", params.run,
              "--budget", wildcards.budget, "--samples", params.samples, "--seed", params.seed, "--out", output[0]],
             log[0],
+            gpus=resources.gpu,
         )
 
 
 rule ruler_aggregate:
+    localrule: True
     input:
         [f"{run.directory}/ruler_budget{budget}.json" for run, budget in ruler_jobs(config)],
     output:
