@@ -176,7 +176,8 @@ def test_run_table_of_the_paper(paper_config):
                      "generic_latent": n["R-LM"] * (4 * 1 + 2 * 2), "generic_latent_recall": n["R-AR"] * (2 * 1 + 1 * 2),
                      "rffn_pilot80": n["R-LM-64"] * 2, "rffn_tuned120": n["R-LM-T120"] * 5, "rffn_tuned200": n["R-LM-T200"] * 2,
                      "memory_pilot_recall": n["R-MEM-AR"] * 3, "memory_pilot_signal_noise": n["R-MEM-SN"] * 3,
-                     "recall_distance_128": n["R-ARD"] * (2 * 1 + 4 * 2), "recall_distance_256": n["R-ARD-256"] * (2 * 1 + 4 * 2)}
+                     "recall_distance_128": n["R-ARD"] * (2 * 1 + 4 * 2), "recall_distance_256": n["R-ARD-256"] * (2 * 1 + 4 * 2),
+                     "related_systems": n["R-LM"] * (7 * 1 + 2 * 2), "related_systems_recall": n["R-AR"] * (7 * 1 + 2 * 2)}
     assert {run.mode for run in table if run.variant == "transformer"} == {"faithful"}
     assert {run.mode for run in table if run.experiment == "sparse_pointer_ablation"} == {"faithful"}
 
