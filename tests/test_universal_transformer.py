@@ -1,13 +1,16 @@
 """The Universal Transformer (models/universal_transformer.py): ACT's halting, remainder and ponder
-cost, and the ponder cost's path into the optimised loss."""
+cost, the ponder cost's path into the optimised loss, and ACT's steps in the LM evaluation."""
 from dataclasses import replace
+from types import SimpleNamespace
 
 import pytest
 import torch
 
 from models import build_model, with_auxiliary_loss
+from models.acceleration import Acceleration
 from models.universal_transformer import adaptive_computation
 from repro.config import Run, load, train_settings
+from repro.tasks import lm
 from repro.train import train
 
 from conftest import REPO
@@ -93,3 +96,22 @@ def test_the_training_loop_optimises_the_ponder_cost():
 def test_bad_universal_transformer_settings_name_the_key(edit, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         build_model({**CONFIG["variants"]["universal_transformer_act"], **edit}, **LM, mode="faithful", dropout=0.1)
+
+
+def test_halting_steps_are_summed_after_spaces_and_after_letters():
+    inputs = torch.tensor([list(b"ab c.")])
+    steps = torch.tensor([[1.0, 2.0, 5.0, 3.0, 6.0]])
+    assert lm.halting_step_sums(inputs, steps).tolist() == [5, 1, 1 + 2 + 3, 3]  # "." is neither
+
+
+@pytest.mark.parametrize("name, halts", [("universal_transformer_act", True), ("universal_transformer", False)])
+def test_the_lm_evaluation_reports_acts_steps_after_a_space_and_after_a_letter(name, halts):
+    text = torch.tensor(list(b"the cat sat on the mat and the dog sat on the log " * 4))
+    settings = SimpleNamespace(seq_len=32, eval={"batch_size": 2, "batches": [1, 2], "compare_batches": 2})
+    torch.manual_seed(0)
+    model = build_model(CONFIG["variants"][name], **LM, mode="faithful", dropout=0.1)
+    metrics, _ = lm.evaluate(model, settings, {"valid": text}, torch.device("cpu"), Acceleration())
+    assert ("act_extra_steps_word_start" in metrics) == halts
+    if halts:
+        assert 1 <= metrics["act_steps_in_word"] <= 6 and 1 <= metrics["act_steps_word_start"] <= 6
+        assert metrics["act_extra_steps_word_start"] == metrics["act_steps_word_start"] - metrics["act_steps_in_word"]
