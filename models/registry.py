@@ -81,7 +81,7 @@ FAMILIES = {
     )),
     "mamba2": Family(Mamba2Config, Mamba2, has_recurrence=True),
     "recurrent_ffn": Family(RecurrentFFNConfig, RecurrentFFNTransformer, has_recurrence=True),
-    "universal_transformer": Family(UniversalTransformerConfig, UniversalTransformer, has_recurrence=False),
+    "universal_transformer": Family(UniversalTransformerConfig, UniversalTransformer, has_recurrence=False, shared_depth=True),
 }
 
 

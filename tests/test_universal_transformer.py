@@ -10,6 +10,7 @@ from models import build_model, with_auxiliary_loss
 from models.acceleration import Acceleration
 from models.universal_transformer import adaptive_computation
 from repro.config import Run, load, train_settings
+from repro.depth import measure
 from repro.tasks import lm
 from repro.train import train
 
@@ -115,3 +116,12 @@ def test_the_lm_evaluation_reports_acts_steps_after_a_space_and_after_a_letter(n
     if halts:
         assert 1 <= metrics["act_steps_in_word"] <= 6 and 1 <= metrics["act_steps_word_start"] <= 6
         assert metrics["act_extra_steps_word_start"] == metrics["act_steps_word_start"] - metrics["act_steps_in_word"]
+
+
+@pytest.mark.parametrize("name", ["universal_transformer", "universal_transformer_act", "universal_transformer_mesh"])
+def test_the_depth_diagnostics_read_a_state_per_depth_step(name):
+    """The shared block is `block`, as in UniMatrix: the hook of repro/depth/measure.py reads its first
+    input and its output at each of the K steps."""
+    model = build_model(CONFIG["variants"][name], **LM, mode="faithful", dropout=0.1).eval()
+    states = measure.states_per_step(model, torch.randint(0, 259, (2, 16)))
+    assert len(states) == CONFIG["variants"][name]["depth"] + 1 and all(s.shape == (2, 16, 64) for s in states)
