@@ -1,3 +1,3 @@
-from models.registry import build_model, count_params
+from models.registry import build_model, count_params, with_auxiliary_loss
 
-__all__ = ["build_model", "count_params"]
+__all__ = ["build_model", "count_params", "with_auxiliary_loss"]

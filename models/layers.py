@@ -59,7 +59,8 @@ class SelfAttention(nn.Module):
 
 
 class TokenPositionEmbedding(nn.Module):
-    """Input embedding Drop(E[x_t] + Pos[t]) and the tied output head logits_t = E h_t."""
+    """Input embedding Drop(E[x_t] + Pos[t]) and the tied output head logits_t = E h_t; a model that
+    adds the positions at every depth step (the Universal Transformer) takes the two tables apart."""
 
     def __init__(self, vocab_size: int, max_seq_len: int, d: int, dropout: float,
                  acceleration: Acceleration = Acceleration()):
@@ -69,10 +70,15 @@ class TokenPositionEmbedding(nn.Module):
         self.drop = Dropout(dropout, acceleration)
 
     def forward(self, idx):  # (B, T) -> (B, T, d)
-        T = idx.size(1)
+        return self.drop(self.tok(idx) + self.positions(idx.size(1)))
+
+    def tokens(self, idx):  # (B, T) -> Drop(E[x_t]) (B, T, d), for a model that adds the positions at every step
+        return self.drop(self.tok(idx))
+
+    def positions(self, T: int):  # -> Pos[0 .. T-1] (T, d)
         if T > self.pos.num_embeddings:
             raise ValueError(f"sequence length {T} exceeds max_seq_len={self.pos.num_embeddings}")
-        return self.drop(self.tok(idx) + self.pos.weight[:T])
+        return self.pos.weight[:T]
 
     def logits(self, h):  # (B, T, d) -> (B, T, V)
         return F.linear(h, self.tok.weight)

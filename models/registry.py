@@ -17,6 +17,7 @@ from models.transformer_triple import TransformerTriple, TransformerTripleConfig
 from models.triple_latent import TripleLatent, TripleLatentConfig
 from models.typed_latent import TypedLatent, TypedLatentConfig
 from models.unimatrix import UniMatrix, UniMatrixConfig
+from models.universal_transformer import UniversalTransformer, UniversalTransformerConfig
 
 MODES = ("faithful", "corrected")
 # Settings that the run gives (its task and recipe), not the variant.
@@ -80,6 +81,7 @@ FAMILIES = {
     )),
     "mamba2": Family(Mamba2Config, Mamba2, has_recurrence=True),
     "recurrent_ffn": Family(RecurrentFFNConfig, RecurrentFFNTransformer, has_recurrence=True),
+    "universal_transformer": Family(UniversalTransformerConfig, UniversalTransformer, has_recurrence=False, shared_depth=True),
 }
 
 
@@ -103,6 +105,15 @@ def build_model(variant: Mapping, *, vocab_size: int, max_seq_len: int, pad_id: 
     run = {"vocab_size": vocab_size, "max_seq_len": max_seq_len, "pad_id": pad_id, "dropout": dropout,
            "n_classes": n_classes, "layout": layout}
     return family.model(family.configure(variant, mode, **run), acceleration=acceleration)
+
+
+def with_auxiliary_loss(model: nn.Module, loss):
+    """The loss to optimise: the task's `loss` plus the model's own term from its last forward pass,
+    where it has one (`model.auxiliary_loss`, a scalar tensor: the Universal Transformer's ACT ponder
+    cost). The training loop (repro/train.py) and the timed training step (repro/benchmarks/train_step.py)
+    both optimise this sum; evaluation scores the task's loss alone."""
+    extra = getattr(model, "auxiliary_loss", None)
+    return loss if extra is None else loss + extra
 
 
 def count_params(model: nn.Module) -> int:

@@ -1,6 +1,8 @@
 """UniMatrix shared-depth backbone (spec §4.2) and its options: ROSA (§4.4), RuleMix, Frobenius
 guard, step embeddings and DeepEmbed (§4.5), and a side memory: Assoc (§4.6) or SparsePointer
-(§4.7), see models/side_memory.py. Core = all options off (§4.3).
+(§4.7), see models/side_memory.py. Core = all options off (§4.3). Beyond the paper: MeSH between the
+depth steps (models/mesh.py; `mesh_slots`), which routes the hidden state and leaves the matrix
+state's path as it is.
 
 One block is applied `depth` times. With carry_state_across_depth (faithful mode, D1) the matrix
 state at the end of one depth step, which summarises the whole window, initialises the next step;
@@ -18,6 +20,7 @@ import torch.nn.functional as F
 from models.acceleration import Acceleration
 from models.dropout import Dropout
 from models.layers import FFN, TokenPositionEmbedding, init_normal
+from models.mesh import MeSH
 from models.recurrences import matrix_state
 from models.setting_error import require
 from models.side_memory import AssocMemory, SlotMemory
@@ -48,6 +51,7 @@ class UniMatrixConfig:
     strength_floor: float = 0.05  # φ
     write_gate: bool = True
     pointer_logits: bool = True
+    mesh_slots: int = 0  # M; 0 = no MeSH
     carry_state_across_depth: bool = True
     batch_coupled_lookup: bool = True
     dropout: float = 0.1
@@ -64,6 +68,7 @@ class UniMatrixConfig:
             "strength_floor": (0 <= self.strength_floor < 1, "a number in [0, 1)"),
             "write_gate": (isinstance(self.write_gate, bool), "true or false"),
             "pointer_logits": (isinstance(self.pointer_logits, bool), "true or false"),
+            "mesh_slots": (self.mesh_slots >= 0, "an integer >= 0 (0: no MeSH)"),
         }
         for key, (ok, valid) in checks.items():
             require(ok, key, getattr(self, key), valid)
@@ -158,6 +163,8 @@ class UniMatrix(nn.Module):
         if cfg.deep_embed_dim:
             self.deep_table = nn.Embedding(cfg.vocab_size, cfg.deep_embed_dim)
             self.deep_proj = nn.Linear(cfg.deep_embed_dim, d, bias=False)
+        if cfg.mesh_slots:
+            self.mesh = MeSH(d, cfg.mesh_slots, cfg.depth)
         self.ln_f = nn.LayerNorm(d)
         self.apply(init_normal)
 
@@ -173,13 +180,14 @@ class UniMatrix(nn.Module):
         slot_read = None
         if cfg.side_memory == "sparse_pointer":  # identical at every depth step: read it once
             slot_read = self.block.memory.read(self.embed.tok(idx), idx, cfg.batch_coupled_lookup)
-        state = pointer = None
+        state = pointer = memory = None
         for step in range(cfg.depth):
-            if cfg.step_embedding:
-                x = x + self.step_emb.weight[step]  # accumulates over steps (spec §4.2)
-            x, state_end, pointer = self.block(x, state, rosa_ctx, slot_read)
+            # The step embedding accumulates over steps through the residual (spec §4.2).
+            h = x + self.step_emb.weight[step] if cfg.step_embedding else x
+            y, state_end, pointer = self.block(h, state, rosa_ctx, slot_read)
             state = state_end if cfg.carry_state_across_depth else None
             if deep_scale is not None:
-                x = x * deep_scale  # the whole residual stream (D16)
+                y = y * deep_scale  # the whole residual stream (D16)
+            x, memory = self.mesh(step, x, y, memory) if cfg.mesh_slots else (y, None)
         logits = self.embed.logits(self.ln_f(x))
         return logits if pointer is None else logits + pointer  # Π of the last depth step only

@@ -10,7 +10,7 @@ import time
 
 from tqdm import tqdm
 
-from models import count_params
+from models import count_params, with_auxiliary_loss
 from repro import device as devices
 from repro.acceleration import run_acceleration
 from repro.artifacts import load_data, save_atomically
@@ -27,7 +27,12 @@ def train(settings: TrainSettings, data: dict, progress: bool = True):
     configure_torch(acceleration)
     model = build(settings, device, acceleration)
     curriculum = TASKS[settings.task].curriculum(model, settings, data, device, acceleration)
-    step_once = OptimisationStep(curriculum.loss, [module.parameters() for module in curriculum.modules],
+
+    def loss(*batch):  # the task's loss and the model's own term (ACT's ponder cost), as recorded
+        task_loss, *outputs = curriculum.loss(*batch)
+        return (with_auxiliary_loss(model, task_loss), *outputs)
+
+    step_once = OptimisationStep(loss, [module.parameters() for module in curriculum.modules],
                                  **optimisation_settings(settings, acceleration))
     metrics = curriculum.before_training()
     losses = LossRecord(settings.run)

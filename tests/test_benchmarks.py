@@ -123,6 +123,19 @@ def test_a_timing_job_refuses_bad_settings_before_timing(tmp_path, capsys, setti
     assert message in capsys.readouterr().err and not (tmp_path / "job.json").exists()
 
 
+def test_a_timing_job_times_the_related_systems(tmp_path):
+    """The Universal Transformer with ACT (its ponder cost in the timed loss) and UniMatrix-Core with
+    MeSH (in both recurrence forms) go through the harness as the paper's models do."""
+    config = load(REPO / "config" / "config.yaml", REPO / "config" / "smoke.yaml")
+    config["device"] = "cpu"
+    config["benchmark"]["variants"] += ["universal_transformer_act", "unimatrix_core_mesh"]
+    for variant, forms in [("universal_transformer_act", ["fast"]), ("unimatrix_core_mesh", ["reference", "fast"])]:
+        run.main(["--settings", json.dumps(benchmark_variant_settings(config, variant)), "--out", str(tmp_path / "job.json")])
+        pieces = json.loads((tmp_path / "job.json").read_text())["pieces"]
+        steps = [row for piece in pieces if piece["measurement"] == "train_step" for row in piece["rows"]]
+        assert [row["form"] for row in steps] == forms and all(row["ms_per_step"] > 0 for row in steps)
+
+
 def test_aggregate_refuses_pieces_without_the_baseline(study):
     _, frames, out = study
     piece = json.loads((out / "unimatrix_core.json").read_text())["pieces"][-1]

@@ -1,6 +1,6 @@
 """Spec §10.1 item 2: causality probe (eval mode, random weights, T = 128). Every UniMatrix
-variant of the config is probed, the side memories (Assoc, SparsePointer and its ablations)
-included."""
+variant of the config is probed, the side memories (Assoc, SparsePointer and its ablations) and
+MeSH included, and every Universal Transformer (ACT and MeSH included) in both modes."""
 
 from pathlib import Path
 
@@ -15,7 +15,9 @@ from probes import logit_changes
 
 VARIANTS = yaml.safe_load((Path(__file__).parents[1] / "config" / "config.yaml").read_text())["variants"]
 UNIMATRIX = [name for name, v in VARIANTS.items() if v["family"] == "unimatrix"]
-assert {"unimatrix_assoc", "sparse_pointer"} <= set(UNIMATRIX)
+assert {"unimatrix_assoc", "sparse_pointer", "unimatrix_core_mesh"} <= set(UNIMATRIX)
+UNIVERSAL = [name for name, v in VARIANTS.items() if v["family"] == "universal_transformer"]
+assert {"universal_transformer_act", "universal_transformer_mesh"} <= set(UNIVERSAL)
 V, T = 259, 128
 PERTURBED = [0, 1, 2, 17, 64, 100, T - 1]
 
@@ -43,6 +45,16 @@ def test_corrected_mode_is_causal(name, recurrence):
 def test_transformer_is_causal_in_faithful_mode(recurrence):
     for t, diff in _probe(_model("transformer", "faithful", recurrence)):
         assert (diff[:t] < 1e-6).all()
+
+
+@pytest.mark.parametrize("mode", ["faithful", "corrected"])
+@pytest.mark.parametrize("name", UNIVERSAL)
+def test_universal_transformer_is_causal_in_both_modes(name, mode):
+    """ACT halts a position on its own states, MeSH routes each token by its own state: neither
+    reaches the future."""
+    for t, diff in _probe(_model(name, mode, "naive")):
+        assert (diff[:t] < 1e-6).all(), f"token {t} changed earlier logits"
+        assert diff[t:].max() > 1e-4
 
 
 @pytest.mark.parametrize("recurrence", ["chunk", "naive"])

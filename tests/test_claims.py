@@ -126,6 +126,9 @@ def test_the_papers_claims_name_a_paper_key_only_where_the_table_cannot_give_it(
     assert {c["kind"] for c in named} == {"reduction_pct"}
     assert len({c["id"] for c in paper_claims}) == len(paper_claims)
     assert all(c["paper"] in REPORTED for c in paper_claims if "source" not in c)  # ours have none
+    cited = [c for c in paper_claims if "cited" in c]  # a cited work's claim: no paper number to compare
+    assert cited and all(c["source"] == "cited" and c["paper"] is None and all(o["paper"] is None for o in c.get("than", []))
+                         for c in cited)
 
 
 def explicit(claims: dict, claim_id: str) -> dict:
@@ -156,6 +159,22 @@ def test_a_bad_claim_names_its_key(paper_config, edit, message):
     with pytest.raises(ConfigError) as error:
         validate_claims(claims, paper_config, REPORTED)
     assert str(error.value).startswith("claims.yaml key 'tables.0") and message in str(error.value)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda c: explicit(c, "rs_ut_beats_transformer_lm").update(paper="T1_lm_pilot/transformer/val_bpb"),
+     "claims.0.paper': a claim of Dehghani et al. (2019) has no paper number; drop it"),
+    (lambda c: explicit(c, "rs_ut_beats_transformer_lm")["than"][0].update(paper="T1_lm_pilot/transformer/val_bpb"),
+     "claims.0.than.0.paper': a claim of Dehghani et al. (2019) has no paper number; drop it"),
+    (lambda c: explicit(c, "t1_bpb_transformer").update(cited="Somebody (2020)"),
+     "tables.0.claims.0.kind': 'within' is not one of ['range', 'less_than', 'greater_than']"),
+])
+def test_a_cited_works_claim_compares_our_runs_alone(paper_config, edit, message):
+    claims = copy.deepcopy(CLAIMS)
+    edit(claims)
+    with pytest.raises(ConfigError) as error:
+        validate_claims(claims, paper_config, REPORTED)
+    assert message in str(error.value)
 
 
 def test_a_table_row_an_explicit_claim_compares_against_cannot_be_removed(paper_config):
@@ -215,7 +234,8 @@ def test_each_extension_claim_gets_a_row_per_length_of_this_run_and_of_each_comm
     row = next(c for c in paper_claims if c["id"] == "x_sparse_pointer_keeps_95_t2048_recall_distance_h100")
     assert row["text"].startswith("At T = 2048: ") and row["table"].endswith("(our extension), result set recall_distance_h100")
     assert row["paper"] is None and row["chance"] == pytest.approx(100 / 64) and "max_seq_len" not in row
-    assert all("source" not in c for c in paper_claims if not c["id"].startswith("x_"))  # the paper's claims are unmarked
+    # the paper's claims are unmarked; a cited work's is marked as such
+    assert all("source" not in c for c in paper_claims if not c["id"].startswith(("x_", "rs_")))
 
 
 def test_the_rows_follow_the_lengths_the_active_config_runs():

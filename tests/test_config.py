@@ -57,9 +57,9 @@ def broken(config, edit):
      "recipes.R-TRI.seeds': [20023] seed both training streams and evaluation sets"),
     (lambda c: c["experiments"]["recall"].update(modes=["causal"]), "experiments.recall.modes.0': 'causal' is not one of ['faithful', 'corrected']"),
     (lambda c: c["benchmark"]["variants"].append("unimatrix_cor"),
-     "benchmark.variants.13': 'unimatrix_cor' is not a known variant; valid: mamba2, "),
+     "benchmark.variants.20': 'unimatrix_cor' is not a known variant; valid: mamba2, "),
     (lambda c: c["benchmark"]["variants"].append("typed_latent"),
-     "benchmark.variants.13': 'typed_latent' has no sequence-length axis; valid: mamba2, "),
+     "benchmark.variants.20': 'typed_latent' has no sequence-length axis; valid: mamba2, "),
     (lambda c: c["benchmark"].update(baseline="softmax_attention_2l"),
      "benchmark.baseline': 'softmax_attention_2l' is not a known benchmark variant; valid: mamba2, "),
     (lambda c: c["benchmark"].update(baseline="unimatrix_core", forms=["reference"]),
@@ -75,7 +75,7 @@ def broken(config, edit):
     (lambda c: c["benchmark"].update(result_sets=["no-such-device"]),
      "benchmark.result_sets.0': 'no-such-device' has no benchmarks/measured/no-such-device/throughput.csv and train_step.csv"),
     (lambda c: c["ruler"]["experiments"].update(recall={"budgets": [128], "samples": 8}),
-     "ruler.experiments.recall': 'recall' is not an experiment whose task is lm; valid: generic_latent, lm, rffn_pilot80, "),
+     "ruler.experiments.recall': 'recall' is not an experiment whose task is lm; valid: generic_latent, lm, related_systems, rffn_pilot80, "),
     (lambda c: c["ruler"]["experiments"].update(lm_1024={"budgets": [1024], "samples": 32}),
      "ruler.experiments.lm_1024': 'lm_1024' is not an experiment whose task is lm; valid: generic_latent, lm, "),
     (lambda c: c["ruler"]["experiments"]["lm"].update(budgets=[128, 0]), "ruler.experiments.lm.budgets.1': 0 is less than the minimum of 1"),
@@ -115,12 +115,17 @@ def test_runs_that_train_the_same_are_trained_once(paper_config):
     table = trained_by(paper_config)
     shared = {run: by for run, by in table.items() if by != run}
     # rffn_pilot80 trains lm's Transformer (same recipe but for the evaluation); Table 5's 32 slots with
-    # pointer logits and write gate is Table 4's no-dropout SparsePointer under another name
+    # pointer logits and write gate is Table 4's no-dropout SparsePointer under another name;
     assert shared == {
         **{Run("rffn_pilot80", "transformer", "faithful", seed): Run("lm", "transformer", "faithful", seed)
            for seed in paper_config["recipes"]["R-LM-64"]["seeds"]},
         **{Run("sparse_pointer_ablation", "sparse_pointer_slots32", "faithful", seed): Run("retrieval", "sparse_pointer", "faithful", seed)
            for seed in paper_config["recipes"]["R-ABL"]["seeds"]},
+        # the related systems' Transformer and UniMatrix-Core are Tables 1 and 3's
+        **{Run(related, variant, mode, seed): Run(paper, variant, mode, seed)
+           for related, paper, recipe in [("related_systems", "lm", "R-LM"), ("related_systems_recall", "recall", "R-AR")]
+           for variant, modes in [("transformer", ["faithful"]), ("unimatrix_core", ["faithful", "corrected"])]
+           for mode in modes for seed in paper_config["recipes"][recipe]["seeds"]},
     }
     for run, by in shared.items():
         differing = {k for k, v in train_settings(paper_config, run).as_dict().items() if train_settings(paper_config, by).as_dict()[k] != v}
@@ -176,7 +181,8 @@ def test_run_table_of_the_paper(paper_config):
                      "generic_latent": n["R-LM"] * (4 * 1 + 2 * 2), "generic_latent_recall": n["R-AR"] * (2 * 1 + 1 * 2),
                      "rffn_pilot80": n["R-LM-64"] * 2, "rffn_tuned120": n["R-LM-T120"] * 5, "rffn_tuned200": n["R-LM-T200"] * 2,
                      "memory_pilot_recall": n["R-MEM-AR"] * 3, "memory_pilot_signal_noise": n["R-MEM-SN"] * 3,
-                     "recall_distance_128": n["R-ARD"] * (2 * 1 + 4 * 2), "recall_distance_256": n["R-ARD-256"] * (2 * 1 + 4 * 2)}
+                     "recall_distance_128": n["R-ARD"] * (2 * 1 + 4 * 2), "recall_distance_256": n["R-ARD-256"] * (2 * 1 + 4 * 2),
+                     "related_systems": n["R-LM"] * (7 * 1 + 2 * 2), "related_systems_recall": n["R-AR"] * (7 * 1 + 2 * 2)}
     assert {run.mode for run in table if run.variant == "transformer"} == {"faithful"}
     assert {run.mode for run in table if run.experiment == "sparse_pointer_ablation"} == {"faithful"}
 
@@ -190,7 +196,8 @@ def test_override_changes_only_that_variants_settings(paper_config):
 def test_benchmark_times_each_recurrence_form_and_a_model_without_one_once(paper_config):
     jobs = benchmark_jobs(paper_config)
     assert jobs[:3] == [("transformer", "fast"), ("unimatrix_core", "reference"), ("unimatrix_core", "fast")]
-    assert len(jobs) == 2 * 11 + 2  # eleven recurrent models in both forms; the two Transformers once
+    # twelve recurrent models in both forms; the three Transformers and the five Universal Transformers once
+    assert len(jobs) == 2 * 12 + 3 + 5
     assert ("transformer_triple", "fast") in jobs and ("transformer_triple", "reference") not in jobs
     with pytest.raises(ValueError, match="no benchmark job transformer/reference; valid: transformer/fast, "):
         benchmark_settings(paper_config, "throughput", "transformer", "reference")

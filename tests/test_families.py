@@ -66,6 +66,8 @@ def test_a_variant_runs_both_modes_where_its_family_or_task_switches_a_defect():
     assert switched_defects(CONFIG, "generic_latent", "triple_hybrid") == ["D2"]
     assert switched_defects(CONFIG, "triple", "typed_latent") == ["D4"]  # the task's: the model has none
     assert run_modes(CONFIG, "triple", "typed_latent") == ["faithful", "corrected"]
+    assert run_modes(CONFIG, "related_systems", "universal_transformer_act") == ["faithful"]
+    assert switched_defects(CONFIG, "related_systems", "unimatrix_core_mesh") == ["D1"]
 
 
 def broken(edit):

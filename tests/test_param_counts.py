@@ -30,6 +30,26 @@ SPARSE_POINTER_ABLATIONS = {  # recall, §4.12.2: the slot count does not change
     "sparse_pointer_slots32_nogate": 74_885,
 }
 
+# The paper's neighbours (not in the paper; P = 128). Universal Transformer: token, position and step
+# tables V·d + P·d + K·d, one shared block 12d² + 13d (2 LN 4d, attention 4d² + 4d, FFN 8d² + 5d), LN_f 2d;
+# ACT adds the halting unit d + 1; MeSH adds K write and K read routers, 2·K·(d + 1)·M.
+RELATED_COUNTS = {  # name: (LM V = 259, recall V = 64)
+    # d 64, K 3: 16,576 / 4,096 + 8,192 + 192 + 49,984 + 128
+    "universal_transformer": (75_072, 62_592),
+    # d 68, K 3: 17,612 / 4,352 + 8,704 + 204 + 56,372 + 136 (UniMatrix-Core: 83,140 / 70,660)
+    "universal_transformer_pm": (83_028, 69_768),
+    # d 64, K 6: 16,576 / 4,096 + 8,192 + 384 + 49,984 + halting 65 + 128
+    "universal_transformer_act": (75_329, 62_849),
+    # d 68, K 6: 17,612 / 4,352 + 8,704 + 408 + 56,372 + halting 69 + 136
+    "universal_transformer_act_pm": (83_301, 70_041),
+    # the UT's 75,072 / 62,592 + routers 2·3·65·6 = 2,340 (M = 6)
+    "universal_transformer_mesh": (77_412, 64_932),
+    # UniMatrix-Core's 83,140 / 70,660 + routers 2,340
+    "unimatrix_core_mesh": (85_480, 73_000),
+    # Transformer d 40: 10,360 / 2,560 + 5,120 + 3 layers of 12·40² + 13·40 = 19,720 + 80
+    "transformer_d40": (74_720, 66_920),
+}
+
 
 @pytest.mark.parametrize("name", PAPER_COUNTS)
 @pytest.mark.parametrize("mode", ["faithful", "corrected"])
@@ -44,6 +64,14 @@ def test_paper_parameter_counts(name, mode):
 def test_sparse_pointer_ablation_counts(name, mode):
     model = build_model(VARIANTS[name], **RECALL, mode=mode, dropout=0.1)
     assert count_params(model) == SPARSE_POINTER_ABLATIONS[name]
+
+
+@pytest.mark.parametrize("name", RELATED_COUNTS)
+@pytest.mark.parametrize("mode", ["faithful", "corrected"])
+def test_related_system_parameter_counts(name, mode):
+    for task, expected in zip((LM, RECALL), RELATED_COUNTS[name]):
+        model = build_model(VARIANTS[name], **task, mode=mode, dropout=0.1)
+        assert count_params(model) == expected
 
 
 @pytest.mark.parametrize("name, used", [("unimatrix_core", False), ("unimatrix_rosa", False),

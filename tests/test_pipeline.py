@@ -73,7 +73,7 @@ def test_smoke_dag_builds_the_report(workdir):
     for path in ("paper/build/main.pdf", "paper/build/main.tex", "results/metrics.csv", "results/claims.csv",
                  *BENCHMARK_TABLES, *BENCHMARK_JOBS, *tables, *figures, *REPORT_CAPTIONS):
         assert (workdir / path).stat().st_size > 0, path
-    assert len(SMOKE_RUNS) == 83 and len(tables) == 17 and len(BENCHMARK_JOBS) == 2
+    assert len(SMOKE_RUNS) == 101 and len(tables) == 18 and len(BENCHMARK_JOBS) == 2
     ruler_rows = (workdir / "results/ruler.csv").read_text().splitlines()[1:]  # a row per lm run, budget and task
     assert len(ruler_rows) == len(ruler_jobs(SMOKE_CONFIG)) * len(RULER_TASKS)
     depth = pd.read_csv(workdir / "results/depth_diagnostics.csv")  # every shared-depth LM run, measured
@@ -139,7 +139,7 @@ def test_ablation_change_reruns_table_5_and_its_figure_but_not_table_4(workdir):
 def test_new_seed_trains_only_the_new_runs(workdir):
     outputs = planned(workdir, overlay(workdir, "seed.yaml", {"recipes": {"R-AR": {"seeds": [19, 1019]}}}))
     uses_r_ar = {name for name, spec in SMOKE_CONFIG["experiments"].items() if spec["recipe"] == "R-AR"}
-    assert uses_r_ar == {"recall", "generic_latent_recall"}
+    assert uses_r_ar == {"recall", "generic_latent_recall", "related_systems_recall"}
     assert runs_in(outputs) == {run.directory.replace("seed19", "seed1019")
                                 for run in runs(SMOKE_CONFIG) if run.experiment in uses_r_ar}
 

@@ -474,6 +474,20 @@ def test_first_page_sets_our_extension_apart_from_the_papers_verdicts(tmp_path):
     assert "Recall over distance (our extension), result set h" in out_table.read_text()
 
 
+def test_a_cited_works_claim_is_left_off_the_first_page_and_named_in_the_appendix(tmp_path):
+    rows = claim_rows([*RESULTS, ("Related systems", "d", "faithful", "not reproduced", 5.4)])
+    rows["cited"] = rows["claim"].map({"d": "Dehghani et al. (2019)"})
+    rows.loc[rows["claim"] == "d", ["source", "paper"]] = ["cited", float("nan")]
+    rows.to_csv(tmp_path / "claims.csv", index=False)
+    sections = {"headline": [{"text": "The abstract says a.", "claims": ["a"]}], "explanations": [], "extension": []}
+    answer.main(["--claims", str(tmp_path / "claims.csv"), "--answer", json.dumps(sections),
+                 "--first-page-template", str(TEMPLATES / "answer.tex.j2"), "--table-template", str(TEMPLATES / "claims_table.tex.j2"),
+                 "--table-caption", "Every claim.", "--out-first-page", str(tmp_path / "answer.tex"), "--out-table", str(tmp_path / "claims.tex")])
+    first, table = (tmp_path / "answer.tex").read_text(), (tmp_path / "claims.tex").read_text()
+    assert "text of d" not in first and "Related systems" not in first and "All & 1 & 1 & 1 & 0 & 0 & 2" in first
+    assert "text of d (claim of Dehghani et al. (2019))\\newline{\\itshape val\\_bpb} & --- &" in table  # no paper number
+
+
 def test_reported_csv_holds_the_papers_numbers_once_each():
     reported = pd.read_csv(PAPER / "reported.csv")
     assert list(reported.columns) == ["experiment", "model", "metric", "value"]
@@ -637,6 +651,14 @@ def test_report_renders_and_compiles_to_pdf(tmp_path, paper_config):
     metrics = pd.concat([metrics, tidy("sparse_pointer_ablation", {  # the slot counts the paper did not run
         (variant, "faithful"): {f"acc_{n}pairs_pct": [50.0, 51.0, 52.0] for n in (4, 6, 8)}
         for variant in ladder if not (metrics["variant"] == variant).any()})], ignore_index=True)
+    related = {  # the related systems, which no paper number stands beside
+        "related_systems": {"params": [75_072.0] * 3, "val_bpb": [5.0, 5.1, 5.2], "val_ppl": [32.0, 34.3, 36.8],
+                            "act_steps_word_start": [3.0, 3.1, 3.2], "act_steps_in_word": [2.0, 2.1, 2.2],
+                            "act_extra_steps_word_start": [1.0, 1.0, 1.0]},
+        "related_systems_recall": {"eval_loss": [2.0, 2.1, 2.2], "accuracy_pct": [20.0, 25.0, 30.0]}}
+    metrics = pd.concat([metrics, *(tidy(experiment, {(variant, mode): values for variant in paper_config["experiments"][experiment]["variants"]
+                                                      for mode in run_modes(paper_config, experiment, variant)})
+                                    for experiment, values in related.items())], ignore_index=True)
     results, paper = tmp_path / "results", tmp_path / "paper"
     results.mkdir()
     metrics.to_csv(results / "metrics.csv", index=False)

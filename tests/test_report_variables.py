@@ -19,6 +19,7 @@ REPORTED = reported_numbers(REPO / "paper" / "reported.csv")
 ALLOWED = {
     r"\\documentclass\[\d+pt\]|margin=\d+(\.\d+)?cm|\d+(\.\d+)?\\textwidth|p\{\d+(\.\d+)?cm\}": "page layout",
     r"arXiv:\d{4}\.\d{5}|abs/\d{4}\.\d{5}": "the paper's arXiv identifier",
+    r"(?<=et al\., )\d{4}|(?<=Graves, )\d{4}": "a cited work's year",
     r"(Table|Tables|Figure|Fig\.)~?\s?\d+( to \d+)?|Sec\.~\d+(\.\d+)*|\\S\d+(\.\d+)*": "a section, table or figure of the paper or spec",
     r"\(?D\d+\)?[;,.)]*": "a defect of the spec (D1, D2, ...)",
     r"SHA-256|WikiText-2": "a name: the hash, the data set",

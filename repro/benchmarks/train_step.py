@@ -1,5 +1,6 @@
 """Time of one training step of one untrained model in one recurrence form: forward in train mode,
-cross-entropy against random targets (next-token ids; classes for a sequence classifier), backward,
+cross-entropy against random targets (next-token ids; classes for a sequence classifier) plus the
+model's own loss term where it has one (ACT's ponder cost), backward,
 global-norm clipping and an AdamW step (spec §1.2), with warm-up steps, then timed steps between
 device synchronisations. The position table is as long as the step's sequence (P = T, as in the
 LM recipes). One row. On CUDA also the whole step replayed as a CUDA graph (ms_per_step_graph), as
@@ -12,7 +13,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from models import count_params
+from models import count_params, with_auxiliary_loss
 from repro.benchmarks import harness
 from repro.optimisation_step import WARMUP_STEPS, OptimisationStep
 from repro.tasks import triple
@@ -35,7 +36,7 @@ def measure(settings: dict, triton: bool = True) -> tuple[torch.device, list]:
     def loss_fn(x, targets):
         output = model(x)
         logits = output[0] if classifier else output  # a classifier returns (logits, representation)
-        return (F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1)),)
+        return (with_auxiliary_loss(model, F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1))),)
 
     def timed_steps(graph: bool):
         step = OptimisationStep(loss_fn, [model.parameters()], lr=LR, weight_decay=WEIGHT_DECAY, clip_norm=CLIP_NORM,

@@ -42,7 +42,8 @@ def draw(throughput: pd.DataFrame, names: dict, sources: dict):
     in colour order; sources: {"reported": Reported, "read_off": Reported}."""
     variants = [*names, *(v for v in throughput["variant"].unique() if v not in names)]
     colours = {variant: COLOURS[i % len(COLOURS)] for i, variant in enumerate(variants)}
-    markers = {variant: MARKERS[i % len(MARKERS)] for i, variant in enumerate(variants)}
+    # the marker moves on by one each time the colours come round, so no two models share both
+    markers = {variant: MARKERS[(i + i // len(COLOURS)) % len(MARKERS)] for i, variant in enumerate(variants)}
     paper_names = {variant: names.get(variant, {}).get("paper_name", variant) for variant in variants}
     figure, axes = plt.subplots(figsize=SIZE_INCHES)
     for variant in variants:

@@ -3,7 +3,8 @@ whether the paper holds (the abstract's claims in both modes, the verdict counts
 mode, and why each claim that failed failed, all from the paper's claims alone), then our
 extension's claims in a block of their own, and the appendix's long table of every claim with
 both modes side by side. The first page's sections come from paper/claims.yaml, checked by
-repro.config.validate_answer."""
+repro.config.validate_answer. The claims of cited works (source `cited`, the work in column `cited`)
+are not the paper's: the first page leaves them out, the appendix names the work beside each."""
 import argparse
 import json
 from pathlib import Path
@@ -37,7 +38,8 @@ def side_by_side(results: pd.DataFrame) -> list[dict]:
     for claim_id, own in results.groupby("claim", sort=False):
         first = own.iloc[0]
         cells = {row.mode: _cell(row) for row in own.itertuples()}
-        rows.append({"id": claim_id, "table": first["table"], "text": first["text"], "quantity": first["quantity"],
+        text = first["text"] if pd.isna(first["cited"]) else f"{first['text']} (claim of {first['cited']})"
+        rows.append({"id": claim_id, "table": first["table"], "text": text, "quantity": first["quantity"],
                      "paper": number(first["paper"]), "tolerance": first["tolerance"],
                      "modes": [cells.get(mode) for mode in MODES]})
     return rows

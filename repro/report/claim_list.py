@@ -3,12 +3,14 @@
 would otherwise copy: a claim's `paper` key (the table's paper experiment, the variant's paper name,
 the metric) and one parameter-count claim per row whose count the paper prints. A claim of our
 extension is written once and becomes one claim per result set and experiment of its task, marked
-`source: extension`; the paper's claims carry no source and are evaluated on this run. Free of pandas:
-the Snakefile expands and checks the list before any job."""
+`source: extension`; a claim of a cited work (`cited`) has no paper key and is marked `source: cited`;
+the paper's claims carry no source and are evaluated on this run. Free of pandas: the Snakefile expands
+and checks the list before any job."""
 from collections.abc import Iterator, Mapping
 
 PARAMS = "params"
 EXTENSION = "extension"  # the `source` of a claim of ours
+CITED = "cited"  # the `source` of a claim of a cited work (the related systems)
 # Kinds that compare against the paper's value of each model in `than`, so each needs a paper key.
 ORDERING_KINDS = ("less_than", "greater_than")
 # Parameter-count claims are named after the variant as the paper's tables name the model, without
@@ -53,12 +55,17 @@ def _paper(where: str, named: str | None, cells: set[str], reported: Mapping, ta
 
 
 def _named_claim(section: dict, spec: dict, claim: dict, where: str, reported: Mapping) -> dict:
-    def paper(key: str, named: str | None, variant: str) -> str:
+    def paper(key: str, named: str | None, variant: str) -> str | None:
+        if "cited" in claim:  # a cited work's claim: the paper prints nothing to compare
+            if named is not None:
+                raise ClaimError(f"claims.yaml key '{where}.{key}': a claim of {claim['cited']} has no paper number; drop it")
+            return None
         shown = f"{claim['metric']} of {variant} in experiment {claim['experiment']}"
         cells = table_cells(spec, claim["experiment"], variant, claim["metric"])
         return _paper(f"{where}.{key}", named, cells, reported, section["report_table"], shown)
 
-    full = {"table": section["name"], **claim, "paper": paper("paper", claim.get("paper"), claim["variant"])}
+    full = {"table": section["name"], **claim, "paper": paper("paper", claim.get("paper"), claim["variant"]),
+            **({"source": CITED} if "cited" in claim else {})}
     if claim["kind"] in ORDERING_KINDS:
         full["than"] = [{**other, "paper": paper(f"than.{j}.paper", other.get("paper"), other["variant"])}
                         for j, other in enumerate(claim["than"])]

@@ -2,7 +2,8 @@
 repro.report.claim_list when the config is checked): the paper's against our runs, our extension's
 against our runs and each committed result set of its task. One row per claim and mode in a CSV, with
 the seeds that would decide it (repro/report/power.py) and where it comes from (`source`: paper or
-extension; `result_set`: local or the committed set); repro.report.answer writes the report's pages from it."""
+extension, or cited for a cited work's claim, which has no paper number and names the work in `cited`;
+`result_set`: local or the committed set); repro.report.answer writes the report's pages from it."""
 import argparse
 import json
 import math
@@ -20,7 +21,7 @@ from repro.report.stats import Summary, summarize
 from repro.report.verdict import AT_CHANCE, INCONCLUSIVE, NOT_REPRODUCED, RANKED, REPRODUCED, Band, at_chance, verdict
 
 PAPER = "paper"  # the `source` of the paper's claims; claim_list.EXTENSION marks ours
-COLUMNS = ["source", "result_set", "experiment", "table", "claim", "text", "kind", "mode", "quantity", "paper", "ours",
+COLUMNS = ["source", "result_set", "experiment", "table", "claim", "text", "cited", "kind", "mode", "quantity", "paper", "ours",
            "ci95", "n", "tolerance", "band_low", "band_high", "verdict", "seeds_to_decide"]
 # Kinds judged by the 95% interval of a mean, for which a seed count can be planned.
 INTERVAL_KINDS = ("within", "range", "reduction_pct", "less_than", "greater_than")
@@ -37,7 +38,7 @@ class Comparison:
 
 
 def _paper(reported: Reported, key: str | None) -> float:
-    """The paper's number behind a key; NaN for a claim of ours, which the paper does not make."""
+    """The paper's number behind a key; NaN for a claim of ours or of a cited work, which the paper does not make."""
     return math.nan if key is None else reported.at(key)
 
 
@@ -151,7 +152,7 @@ def evaluate(claims: list[dict], metrics: pd.DataFrame, reported: Reported, resu
             rows.append({
                 "source": claim.get("source", PAPER), "result_set": result_set,
                 "experiment": claim["experiment"], "table": claim["table"], "claim": claim["id"], "text": claim["text"],
-                "kind": claim["kind"], "mode": mode, "quantity": c.quantity, "paper": c.paper, "ours": c.ours.mean,
+                "cited": claim.get("cited"), "kind": claim["kind"], "mode": mode, "quantity": c.quantity, "paper": c.paper, "ours": c.ours.mean,
                 "ci95": c.ours.ci95, "n": c.ours.n, "tolerance": c.tolerance, "band_low": c.band.low,
                 "band_high": c.band.high, "verdict": c.verdict,
                 "seeds_to_decide": seeds_to_decide(c.ours.mean, c.ours.std, c.band) if decidable else None,

@@ -108,7 +108,16 @@ def ruler_facts(config: dict) -> dict:
                                  for experiment, spec in config["ruler"]["experiments"].items()])}
 
 
+def related_facts(config: dict) -> dict:
+    """The settings of the paper's neighbours (experiment related_systems) that the prose names."""
+    ut, act, mesh = (config["variants"][name] for name in ("universal_transformer", "universal_transformer_act",
+                                                            "universal_transformer_mesh"))
+    return {"UTDepth": number(ut["depth"]), "ACTMaxDepth": number(act["depth"]),
+            "ACTThreshold": number(1 - act["act_epsilon"]), "ACTPonderCost": number(act["ponder_cost"]),
+            "MeshSlots": number(mesh["mesh_slots"])}
+
+
 def config_facts(config: dict, reported_numbers: dict) -> dict:
     """Every fact of the config that the report's prose states: {macro name: text}."""
     return {**ablation_facts(config, reported_numbers), **recipe_facts(config), **throughput_facts(config),
-            **ruler_facts(config)}
+            **ruler_facts(config), **related_facts(config)}

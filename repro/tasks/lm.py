@@ -56,10 +56,20 @@ def validation_chunks(stream: torch.Tensor, seq_len: int):
     return stream[:usable].view(-1, seq_len), stream[1:usable + 1].view(-1, seq_len)
 
 
+def halting_step_sums(inputs: torch.Tensor, steps: torch.Tensor) -> torch.Tensor:
+    """ACT's steps N (B, T) where the input byte is a space (the next word's first byte is predicted:
+    hard) and where it is a letter (the word goes on: easy, Graves 2016): [Σ N, count] of each (4,)."""
+    letter = ((inputs >= ord("A")) & (inputs <= ord("Z"))) | ((inputs >= ord("a")) & (inputs <= ord("z")))
+    space = inputs == ord(" ")
+    return torch.stack([(steps * space).sum(), space.sum(), (steps * letter).sum(), letter.sum()]).double()
+
+
 @torch.no_grad()
 def evaluate(model, settings: TrainSettings, data: dict, device: torch.device, acceleration) -> dict:
     """One pass over the first max(batches) validation batches; loss (nats), BPB and PPL after
-    each recorded count. The plain keys hold the count the paper compared at (D7).
+    each recorded count. The plain keys hold the count the paper compared at (D7). A model that
+    halts each position by ACT (its `halting`, models/universal_transformer.py) also gets the mean
+    steps after a space and after a letter, over every batch, and their difference.
     Returns (metrics, a description of the evaluation data with its hash)."""
     spec = settings.eval
     inputs, targets = validation_chunks(data["valid"], settings.seq_len)
@@ -70,9 +80,13 @@ def evaluate(model, settings: TrainSettings, data: dict, device: torch.device, a
     forward = replayed_forward(model, acceleration.cuda_graphs)
     # Summed on the device (float64, in batch order), read at each recorded count only.
     total, n_targets, metrics = torch.zeros((), dtype=torch.float64, device=device), 0, {}
+    halting_sums = torch.zeros(4, dtype=torch.float64, device=device)
     for batch in range(counts[-1]):
         rows = slice(batch * batch_size, (batch + 1) * batch_size)
-        logits = forward(transfer(inputs[rows], device))
+        batch_inputs = transfer(inputs[rows], device)
+        logits = forward(batch_inputs)
+        if getattr(model, "halting", None) is not None:
+            halting_sums += halting_step_sums(batch_inputs, model.halting.steps)
         total += F.cross_entropy(logits.reshape(-1, logits.size(-1)).double(), transfer(targets[rows].reshape(-1), device), reduction="sum")
         n_targets += targets[rows].numel()
         if batch + 1 in counts:
@@ -81,6 +95,10 @@ def evaluate(model, settings: TrainSettings, data: dict, device: torch.device, a
                             f"val_ppl_{batch + 1}batches": math.exp(mean)})
     for name in ("val_loss", "val_bpb", "val_ppl"):
         metrics[name] = metrics[f"{name}_{spec['compare_batches']}batches"]
+    if halting_sums.any():
+        word_start, in_word = (halting_sums[0] / halting_sums[1]).item(), (halting_sums[2] / halting_sums[3]).item()
+        metrics.update({"act_steps_word_start": word_start, "act_steps_in_word": in_word,
+                        "act_extra_steps_word_start": word_start - in_word})
     scored = targets[:counts[-1] * batch_size]
     return metrics, {"valid_targets_scored": scored.numel(),
                      "valid_targets_sha256": hashlib.sha256(scored.to(torch.int16).numpy().tobytes()).hexdigest()}
