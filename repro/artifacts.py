@@ -1,9 +1,11 @@
 """Reading and writing the pipeline's files. Every write goes to a temporary file first and is
 renamed into place, so an interrupted job never leaves a file that looks finished."""
+import argparse
 import json
 import os
 from pathlib import Path
 
+import pandas as pd
 import torch
 
 
@@ -25,6 +27,17 @@ def write_json_atomically(obj, path) -> None:
 
 def write_csv_atomically(frame, path) -> None:
     _replace_into(path, lambda temporary: frame.to_csv(temporary, index=False))
+
+
+def collect_json(argv, description: str, written_by: str, rows) -> None:
+    """A collecting command: `--out CSV` and JSON files (each written by `written_by`), turned into one
+    tidy CSV by `rows(result) -> list of dicts`."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", required=True, help="the CSV to write")
+    parser.add_argument("results", nargs="+", help=f"the JSON files of {written_by}")
+    args = parser.parse_args(argv)
+    frame = pd.DataFrame([row for path in args.results for row in rows(json.loads(Path(path).read_text()))])
+    write_csv_atomically(frame, args.out)
 
 
 def print_and_write(frame, out=None) -> None:

@@ -3,12 +3,7 @@ row per experiment, variant, mode, seed, depth step and measure.
 
     python -m repro.depth.aggregate --out results/depth_diagnostics.csv results/runs/*/*/*/*/depth.json
 """
-import argparse
-import json
-
-import pandas as pd
-
-from repro.artifacts import write_csv_atomically
+from repro.artifacts import collect_json
 from repro.depth.measure import METRICS
 
 RUN_KEYS = ("experiment", "variant", "mode", "seed")
@@ -20,11 +15,7 @@ def rows(result: dict) -> list[dict]:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", required=True, help="the CSV to write")
-    parser.add_argument("results", nargs="+", help="the JSON files of repro.depth.measure")
-    args = parser.parse_args(argv)
-    write_csv_atomically(pd.DataFrame([row for path in args.results for row in rows(json.loads(open(path).read()))]), args.out)
+    collect_json(argv, __doc__, "repro.depth.measure", rows)
 
 
 if __name__ == "__main__":

@@ -3,12 +3,7 @@ experiment, variant, mode, seed, budget and task.
 
     python -m repro.ruler.aggregate --out results/ruler.csv results/runs/*/*/*/*/ruler_budget*.json
 """
-import argparse
-import json
-
-import pandas as pd
-
-from repro.artifacts import write_csv_atomically
+from repro.artifacts import collect_json
 
 COLUMNS = ("experiment", "variant", "mode", "seed", "requested_budget", "budget", "window", "samples", "ruler_seed")
 
@@ -22,11 +17,7 @@ def rows(result: dict) -> list[dict]:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", required=True, help="the CSV to write")
-    parser.add_argument("results", nargs="+", help="the JSON files of repro.ruler.run")
-    args = parser.parse_args(argv)
-    write_csv_atomically(pd.DataFrame([row for path in args.results for row in rows(json.loads(open(path).read()))]), args.out)
+    collect_json(argv, __doc__, "repro.ruler.run", rows)
 
 
 if __name__ == "__main__":
