@@ -28,6 +28,7 @@ rule depth_diagnostics:
             ["--checkpoint", input.checkpoint, "--trained-with", params.trained_with, "--run", params.run,
              f"--data=valid={input.valid}", "--windows", params.windows, "--out", output[0]],
             log[0],
+            gpus=resources.gpu,
         )
 
 
