@@ -88,8 +88,8 @@ def test_forked_steps_side_by_side_each_see_only_their_gpu(tmp_path):
             try:
                 run_step("gpu_probe_step", [str(tmp_path / f"{index}.json"), "1", "fail" if index == 1 else "ok"],
                          str(tmp_path / f"{index}.log"), alone=False, gpus=1, pool=pool)
-            except StepFailed:
-                failures.append(index)
+            except StepFailed as error:
+                failures.append((index, str(error)))
 
     threads = [threading.Thread(target=job, args=(index,)) for index in range(4)]
     for thread in threads:
@@ -97,7 +97,8 @@ def test_forked_steps_side_by_side_each_see_only_their_gpu(tmp_path):
     for thread in threads:
         thread.join()
     records = [json.loads((tmp_path / f"{index}.json").read_text()) for index in range(4)]
-    assert failures == [1] and all(record["gpus"] in ("0", "1") for record in records)
+    assert [index for index, _ in failures] == [1], failures
+    assert all(record["gpus"] in ("0", "1") for record in records)
     for a, b in itertools.combinations(records, 2):
         if a["start"] < b["end"] and b["start"] < a["end"]:
             assert a["gpus"] != b["gpus"]

@@ -199,8 +199,8 @@ def test_a_missing_tex_stops_the_pdf_before_any_job(workdir, tmp_path):
     install command, before the training job that a new learning rate asks for."""
     shells = tmp_path / "bin"  # a PATH with the shells Snakemake runs jobs in, and no TeX
     shells.mkdir()
-    for shell in ("bash", "sh", "which"):  # `which`: Snakemake's SLURM plugin looks its tools up with it
-        (shells / shell).symlink_to(shutil.which(shell))
+    for tool in ("bash", "sh", "which"):  # `which`: the SLURM executor plugin runs it when Snakemake loads it
+        (shells / tool).symlink_to(shutil.which(tool))
     before = sorted(p for p in (workdir / "results").rglob("*"))
     bad = overlay(workdir, "new_lr.yaml", {"recipes": {"R-AR": {"lr": 0.0021}}})
     path = f"{Path(sys.executable).parent}:{shells}"
