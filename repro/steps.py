@@ -16,14 +16,19 @@ import contextlib
 import functools
 import importlib
 import multiprocessing
+import multiprocessing.connection
 import os
 import sys
+import threading
 import traceback
 
 from repro.gpu_pool import GpuPool
 
 # Importing these imports torch, the models and the tasks: what every training and evaluation needs.
 PRELOADED = ["repro.train", "repro.evaluate"]
+# A forked child's exit code can be read once, and Process.start() reads those of every earlier child
+# that has ended: read from two threads at once, a success came out as 255. One reader at a time.
+EXIT_CODES = threading.Lock()
 
 
 @functools.cache
@@ -63,8 +68,11 @@ def run_forked(module: str, argv: list, log: str, gpus: list | None = None) -> N
     """`run_here` in a fresh process forked from the server of PRELOADED, seeing only the GPUs
     `gpus` where given. Raises StepFailed when the step fails or its process is killed."""
     process = server().Process(target=_forked_main, args=(module, argv, log, gpus), name=f"python -m {module}")
-    process.start()
-    process.join()
+    with EXIT_CODES:
+        process.start()
+    multiprocessing.connection.wait([process.sentinel])
+    with EXIT_CODES:
+        process.join()
     if process.exitcode < 0:
         raise StepFailed(f"python -m {module} was killed by signal {-process.exitcode}; see {log}")
     if process.exitcode != 0:

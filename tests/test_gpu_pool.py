@@ -86,7 +86,7 @@ def test_forked_steps_side_by_side_each_see_only_their_gpu(tmp_path):
     def job(index):
         with running:
             try:
-                run_step("gpu_probe_step", [str(tmp_path / f"{index}.json"), "1", "fail" if index == 1 else "ok"],
+                run_step("probe_step", [str(tmp_path / f"{index}.json"), "1", "fail" if index == 1 else "ok"],
                          str(tmp_path / f"{index}.log"), alone=False, gpus=1, pool=pool)
             except StepFailed as error:
                 failures.append((index, str(error)))

@@ -89,3 +89,24 @@ def test_killed_forked_step_raises(tmp_path):
     assert failure == [f"python -m repro.train was killed by signal 9; see {log}"]
     assert not (tmp_path / "x.pt").exists()
 
+
+
+def test_forked_steps_that_end_as_others_start_count_as_finished(tmp_path):
+    """Steps side by side, as Snakemake's threads run them: a process that starts reads the exit codes
+    of those that have ended, and a step that ended just then must still count as a success."""
+    failures = []
+
+    def worker(thread):
+        for step in range(20):
+            try:
+                run_forked("probe_step", [str(tmp_path / f"{thread}_{step}.json"), "0.01", "ok"],
+                           str(tmp_path / f"{thread}_{step}.log"))
+            except StepFailed as error:
+                failures.append(str(error))
+
+    threads = [threading.Thread(target=worker, args=(thread,)) for thread in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []

@@ -1,5 +1,5 @@
-"""A stand-in step for tests/test_gpu_pool.py: records the GPUs its process may see and when it ran,
-then fails where asked, as a training step would on CUDA."""
+"""A stand-in step for the tests of repro/steps.py: sleeps, records the GPUs its process may see and
+when it ran, then fails where asked."""
 import json
 import os
 import sys
