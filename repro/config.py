@@ -365,18 +365,17 @@ def _check_benchmark(config: dict) -> None:
         if length <= longest:
             raise ConfigError(f"config key 'benchmark.extended_lengths.{i}': {length} is not longer than the longest "
                               f"paper length {longest}")
-    committed = sorted(path.parent.name for path in (REPO / MEASURED_DIR).glob("*/throughput.csv")
-                       if (path.parent / "train_step.csv").is_file())
+    committed = committed_sets("throughput.csv", "train_step.csv")
     for i, name in enumerate(spec["result_sets"]):
         if name not in committed:
             raise ConfigError(f"config key 'benchmark.result_sets.{i}': {name!r} has no {MEASURED_DIR}/{name}/throughput.csv "
                               f"and train_step.csv; valid: {', '.join(committed) or 'none committed yet'}")
 
 
-def committed_result_sets() -> list:
-    """The names of the committed result sets of task runs: the folders of MEASURED_DIR holding both files."""
-    return sorted(path.parent.name for path in (REPO / MEASURED_DIR).glob(f"*/{SET_LENGTHS}")
-                  if (path.parent / SET_METRICS).is_file())
+def committed_sets(*files: str) -> list:
+    """The names of the committed result sets holding every one of `files`: folders of MEASURED_DIR."""
+    return sorted(path.name for path in (REPO / MEASURED_DIR).iterdir()
+                  if path.is_dir() and all((path / file).is_file() for file in files))
 
 
 def _read_rows(name: str, file: str) -> list:
@@ -422,7 +421,7 @@ def _check_result_sets(config: dict) -> None:
     """Each committed set named exists and says the length of every experiment it holds runs of."""
     from repro.tasks import TASKS
 
-    committed = committed_result_sets()
+    committed = committed_sets(SET_LENGTHS, SET_METRICS)
     for task, names in config["report"]["result_sets"].items():
         key = f"config key 'report.result_sets.{task}"
         if task not in TASKS:
