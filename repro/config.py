@@ -467,10 +467,17 @@ def _check_depth_diagnostics(config: dict) -> None:
 
 
 def depth_diagnostic_runs(config: dict) -> list:
-    """The runs the depth diagnostics measure: those of a shared-depth family in their experiments."""
+    """The runs the depth diagnostics measure: those of a shared-depth family in their experiments, one
+    per checkpoint (the first named where two experiments share a training, as related_systems shares
+    lm's), so that no model's seeds count twice."""
     from models.registry import family_of  # torch: the family records own the trait
-    return [run for experiment in config["depth_diagnostics"]["experiments"] for run in runs(config, experiment)
-            if family_of(config["variants"][run.variant]).shared_depth]
+    trainers = trained_by(config)
+    measured = {}
+    for experiment in config["depth_diagnostics"]["experiments"]:
+        for run in runs(config, experiment):
+            if family_of(config["variants"][run.variant]).shared_depth:
+                measured.setdefault(trainers[run], run)
+    return list(measured.values())
 
 
 def load(*paths) -> dict:

@@ -11,7 +11,7 @@ from conftest import REPO
 from models.acceleration import Acceleration
 from repro.depth import aggregate
 from repro.depth import measure
-from repro.config import Run, depth_diagnostic_runs, load, train_settings
+from repro.config import Run, depth_diagnostic_runs, load, runs, train_settings, trained_by
 from repro.runtime import build
 
 
@@ -101,8 +101,56 @@ def test_figure_draws_the_mean_over_seeds_per_step_for_each_model_and_mode():
         assert list(lines["Core, corrected"].get_xdata()) == [1, 2, 3] and lines["Core, corrected"].get_linestyle() == "--"
 
 
-def test_the_measured_runs_are_the_shared_depth_ones_of_the_configured_experiments(paper_config):
+def test_the_measured_runs_are_the_shared_depth_ones_of_the_configured_experiments_one_per_checkpoint(paper_config):
+    from models.registry import family_of
     measured = depth_diagnostic_runs(paper_config)
+    trainers = trained_by(paper_config)
+    shared_depth = {trainers[run] for experiment in paper_config["depth_diagnostics"]["experiments"]
+                    for run in runs(paper_config, experiment)
+                    if family_of(paper_config["variants"][run.variant]).shared_depth}
+    assert sorted(trainers[run].name for run in measured) == sorted(run.name for run in shared_depth)  # each once
     assert {run.experiment for run in measured} == set(paper_config["depth_diagnostics"]["experiments"])
-    assert {run.variant for run in measured} == {variant for variant in paper_config["experiments"]["lm"]["variants"]
-                                                 if paper_config["variants"][variant]["family"] == "unimatrix"}
+    assert "universal_transformer_act" in {run.variant for run in measured}
+    assert not {"transformer", "transformer_d40"} & {run.variant for run in measured}
+
+
+def test_halted_shares_are_the_distribution_of_halting_steps_over_positions():
+    steps = torch.tensor([[1.0, 2.0, 2.0, 4.0]])
+    assert measure.halted_shares(steps, 4) == [25.0, 50.0, 0.0, 25.0]
+    rows = measure.diagnose([torch.ones(1, 4, 2), 2 * torch.ones(1, 4, 2), 3 * torch.ones(1, 4, 2),
+                             4 * torch.ones(1, 4, 2), 5 * torch.ones(1, 4, 2)], steps)
+    assert [row[measure.HALTING] for row in rows] == [25.0, 50.0, 0.0, 25.0]
+    assert measure.HALTING not in measure.diagnose([torch.ones(1, 4, 2), 2 * torch.ones(1, 4, 2)])[0]
+
+
+def test_command_records_an_act_models_halting_steps_and_aggregate_keeps_them(tmp_path):
+    settings = _lm_settings("universal_transformer_act")
+    model = build(settings, torch.device("cpu"), Acceleration())
+    torch.save({"settings": settings.as_dict(), "state_dict": model.state_dict(), "record": {}}, tmp_path / "model.pt")
+    torch.save(torch.randint(0, 256, (4 * settings.seq_len,), generator=torch.Generator().manual_seed(1)), tmp_path / "valid.pt")
+    measure.main(["--checkpoint", str(tmp_path / "model.pt"), "--data", f"valid={tmp_path / 'valid.pt'}",
+                  "--windows", "2", "--out", str(tmp_path / "depth.json")])
+    steps = json.loads((tmp_path / "depth.json").read_text())["steps"]
+    assert len(steps) == model.cfg.depth and sum(row[measure.HALTING] for row in steps) == pytest.approx(100.0)
+    with torch.no_grad():  # the shares are those of the model's own halting on the same windows
+        model.eval()(torch.load(tmp_path / "valid.pt")[:2 * settings.seq_len].view(2, settings.seq_len))
+    assert [row[measure.HALTING] for row in steps] == pytest.approx(measure.halted_shares(model.halting.steps, model.cfg.depth))
+    aggregate.main(["--out", str(tmp_path / "depth.csv"), str(tmp_path / "depth.json")])
+    table = pd.read_csv(tmp_path / "depth.csv")
+    assert set(table["metric"]) == {*measure.METRICS, measure.HALTING} and len(table) == 4 * model.cfg.depth
+
+
+def test_figure_adds_a_halting_panel_with_the_act_models_only_where_they_were_measured():
+    from repro.figures import depth_diagnostics as figure_module
+    rows = [{"experiment": "related_systems", "variant": variant, "mode": "faithful", "seed": 1, "step": step,
+             "metric": metric, "value": float(step)}
+            for variant in ("universal_transformer", "universal_transformer_act") for step in (1, 2)
+            for metric in measure.METRICS]
+    names = {"universal_transformer": {"label": "UT"}, "universal_transformer_act": {"label": "UT+ACT"}}
+    assert len(figure_module.draw(pd.DataFrame(rows), names).axes) == 3
+    rows += [{**rows[-1], "step": step, "metric": measure.HALTING, "value": share} for step, share in ((1, 30.0), (2, 70.0))]
+    figure = figure_module.draw(pd.DataFrame(rows), names)
+    halting = figure.axes[3]
+    assert [bars.get_label() for bars in halting.containers] == ["UT+ACT"]
+    assert list(halting.containers[0].lines[0].get_ydata()) == [30.0, 70.0]
+    assert [text.get_text() for text in halting.get_legend().get_texts()] == ["UT", "UT+ACT"]

@@ -9,7 +9,8 @@ validation windows of a trained byte LM, per step l,
   of h_l (Roy & Vetterli, 2007), the number of directions the token states spread over.
 
 A step that barely moves the states (update → 0, cosine → 1) is stagnation; a falling effective
-rank is collapse. The states are read with a hook on the model's shared block, so a model is
+rank is collapse. A model with Adaptive Computation Time adds, per step l, halted_pct: the share of
+token positions (%) that halt at step l, the distribution of its halting steps over positions. The states are read with a hook on the model's shared block, so a model is
 measured as it computes, with nothing added to its forward.
 
     python -m repro.depth.measure --checkpoint results/runs/lm/unimatrix_core/faithful/seed7/model.pt \
@@ -28,6 +29,7 @@ from repro.settings import TrainSettings
 from repro.tasks.lm import validation_chunks
 
 METRICS = ("relative_update", "cosine", "effective_rank")
+HALTING = "halted_pct"  # ACT models only
 
 
 def states_per_step(model: torch.nn.Module, idx: torch.Tensor) -> list[torch.Tensor]:
@@ -67,11 +69,21 @@ def effective_rank(states: torch.Tensor) -> float:
     return torch.exp(-(p * p.log()).sum()).item()
 
 
-def diagnose(states: list[torch.Tensor]) -> list[dict]:
-    """One row per depth step 1 … K."""
-    return [{"step": step, "relative_update": relative_update(before, after), "cosine": cosine(before, after),
+def halted_shares(steps: torch.Tensor, max_steps: int) -> list[float]:
+    """Of the halting steps N (any shape, values 1 … max_steps): the % of positions halting at each step."""
+    counts = torch.bincount(steps.reshape(-1).long(), minlength=max_steps + 1)[1:]
+    return (100 * counts.double() / steps.numel()).tolist()
+
+
+def diagnose(states: list[torch.Tensor], halting_steps: torch.Tensor | None = None) -> list[dict]:
+    """One row per depth step 1 … K; with the halting steps N (B, T) of an ACT model, each row's halted_pct."""
+    rows = [{"step": step, "relative_update": relative_update(before, after), "cosine": cosine(before, after),
              "effective_rank": effective_rank(after)}
             for step, (before, after) in enumerate(zip(states, states[1:]), start=1)]
+    if halting_steps is not None:
+        for row, share in zip(rows, halted_shares(halting_steps, len(rows))):
+            row[HALTING] = share
+    return rows
 
 
 def main(argv=None) -> None:
@@ -93,7 +105,9 @@ def main(argv=None) -> None:
     if args.windows > inputs.size(0):
         parser.error(f"--windows {args.windows}: the validation stream has {inputs.size(0)} windows of {trained.seq_len}")
     try:
-        rows = diagnose(states_per_step(model.eval(), inputs[:args.windows].to(device)))
+        states = states_per_step(model.eval(), inputs[:args.windows].to(device))
+        halting = getattr(model, "halting", None)  # the Halting record of that pass, with ACT
+        rows = diagnose(states, halting.steps if halting is not None else None)
     except ValueError as error:
         parser.error(str(error))
     write_json_atomically({

@@ -1,7 +1,8 @@
 """Depth diagnostics of the shared-depth LMs (results/depth_diagnostics.csv, repro/depth/): one panel
-per measure (relative update, cosine to the step before, effective rank) against the depth step,
-one line per model and mode, mean over seeds with the sample std as error bars. Colours follow the
-variants' order; corrected runs dashed."""
+per measure (relative update, cosine to the step before, effective rank, and where ACT models were
+measured the share of positions halting at each step) against the depth step, one line per model
+and mode, mean over seeds with the sample std as error bars. Colours follow the variants' order;
+corrected runs dashed."""
 import argparse
 import json
 from pathlib import Path
@@ -12,21 +13,24 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import pandas as pd  # noqa: E402
 
-from repro.depth.measure import METRICS  # noqa: E402
+from repro.depth.measure import HALTING, METRICS  # noqa: E402
 from repro.figures.output import save  # noqa: E402
 
 TITLES = {"relative_update": r"Relative update $\|h_l - h_{l-1}\| \,/\, \|h_{l-1}\|$",
-          "cosine": r"Cosine similarity of $h_l$ and $h_{l-1}$", "effective_rank": r"Effective rank of $h_l$"}
+          "cosine": r"Cosine similarity of $h_l$ and $h_{l-1}$", "effective_rank": r"Effective rank of $h_l$",
+          HALTING: r"Positions halting at step $l$ (\%, ACT)"}
 X_LABEL = "Depth step $l$"
 LINE_STYLES = {"faithful": "-", "corrected": "--"}
-SIZE_INCHES = (12, 3.8)
+PANEL_INCHES = (4, 3.8)
 
 
 def draw(diagnostics: pd.DataFrame, names: dict):
     """diagnostics: the tidy frame of repro.depth.aggregate; names: {variant: {"label", ...}} in line order."""
-    figure, panels = plt.subplots(1, len(METRICS), figsize=SIZE_INCHES)
+    shown = [metric for metric in (*METRICS, HALTING) if (diagnostics["metric"] == metric).any()]
+    figure, panels = plt.subplots(1, len(shown), figsize=(PANEL_INCHES[0] * len(shown), PANEL_INCHES[1]), squeeze=False)
+    panels = panels[0]
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for axes, metric in zip(panels, METRICS):
+    for axes, metric in zip(panels, shown):
         rows = diagnostics[diagnostics["metric"] == metric]
         for i, (variant, described) in enumerate(names.items()):
             modes = sorted(rows.loc[rows["variant"] == variant, "mode"].unique(), key=list(LINE_STYLES).index)
@@ -39,7 +43,9 @@ def draw(diagnostics: pd.DataFrame, names: dict):
         axes.set_title(TITLES[metric], fontsize=9)
         axes.set_xlabel(X_LABEL)
         axes.xaxis.get_major_locator().set_params(integer=True)
-    panels[-1].legend(fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1, 0.5))
+    # Every model has a line in the first panel; the halting panel holds the ACT models only.
+    panels[-1].legend(*panels[0].get_legend_handles_labels(), fontsize=7, frameon=False, loc="center left",
+                      bbox_to_anchor=(1, 0.5))
     figure.tight_layout()
     return figure
 
