@@ -22,6 +22,8 @@ rule depth_diagnostics:
         **scheduled(lambda wildcards: job_resources.depth(config["depth_diagnostics"]["windows"], recipe_of(wildcards)["seq_len"])),
     log:
         f"{RUN_DIR}/depth.log",
+    benchmark:
+        f"{RUN_DIR}/depth_benchmark.tsv"
     run:
         python_step(
             "repro.depth.measure",

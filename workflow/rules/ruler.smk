@@ -20,6 +20,8 @@ rule ruler:
         **scheduled(lambda wildcards: job_resources.ruler(RULER["experiments"][wildcards.experiment]["samples"], int(wildcards.budget))),
     log:
         f"{RUN_DIR}/ruler_budget{{budget}}.log",
+    benchmark:
+        f"{RUN_DIR}/ruler_budget{{budget}}_benchmark.tsv"
     run:
         python_step(
             "repro.ruler.run",
