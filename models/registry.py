@@ -111,9 +111,13 @@ def with_auxiliary_loss(model: nn.Module, loss):
     """The loss to optimise: the task's `loss` plus the model's own term from its last forward pass,
     where it has one (`model.auxiliary_loss`, a scalar tensor: the Universal Transformer's ACT ponder
     cost). The training loop (repro/train.py) and the timed training step (repro/benchmarks/train_step.py)
-    both optimise this sum; evaluation scores the task's loss alone."""
+    both optimise this sum; evaluation scores the task's loss alone. The term is taken once: the model
+    keeps no part of a pass's autograd graph after its loss is formed (CUDA graph capture needs that)."""
     extra = getattr(model, "auxiliary_loss", None)
-    return loss if extra is None else loss + extra
+    if extra is None:
+        return loss
+    model.auxiliary_loss = None
+    return loss + extra
 
 
 def count_params(model: nn.Module) -> int:

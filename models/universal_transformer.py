@@ -9,7 +9,7 @@ ponder cost τ·(N + R) that the training loop adds to the task's loss (models/r
 `with_auxiliary_loss`); or MeSH between the steps (models/mesh.py; `mesh_slots`).
 """
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 import torch.nn as nn
@@ -58,6 +58,9 @@ class Halting:
     @property
     def ponder(self) -> torch.Tensor:  # N + R (B, T)
         return self.steps + self.remainder
+
+    def detached(self) -> "Halting":
+        return Halting(*(getattr(self, field.name).detach() for field in fields(self)))
 
 
 def adaptive_computation(step: Callable, halting: Callable, h: torch.Tensor, max_steps: int,
@@ -108,7 +111,7 @@ class UniversalTransformer(nn.Module):
         if cfg.act:
             nn.init.constant_(self.halt.bias, HALTING_BIAS_INIT)
         self.auxiliary_loss = None  # the ponder cost of the last forward pass, with ACT
-        self.halting = None  # the Halting record of the last forward pass, with ACT
+        self.halting = None  # the Halting record of the last forward pass (detached), with ACT
 
     def forward(self, idx):  # (B, T) -> (B, T, V)
         cfg = self.cfg
@@ -119,10 +122,11 @@ class UniversalTransformer(nn.Module):
             return self.block(state + pos + self.step_emb.weight[n])
 
         if cfg.act:
-            self.halting = adaptive_computation(step, lambda y: torch.sigmoid(self.halt(y)).squeeze(-1), h,
-                                                cfg.depth, 1 - cfg.act_epsilon)
-            self.auxiliary_loss = cfg.ponder_cost * self.halting.ponder.mean()
-            h = self.halting.output
+            halting = adaptive_computation(step, lambda y: torch.sigmoid(self.halt(y)).squeeze(-1), h,
+                                           cfg.depth, 1 - cfg.act_epsilon)
+            self.auxiliary_loss = cfg.ponder_cost * halting.ponder.mean()
+            self.halting = halting.detached()  # read after the pass; holding its graph would break CUDA graph capture
+            h = halting.output
         else:
             memory = None
             for n in range(cfg.depth):

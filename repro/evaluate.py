@@ -14,7 +14,7 @@ from repro import device as devices
 from repro.acceleration import run_acceleration
 from repro.artifacts import load_data, write_json_atomically
 from repro.config import settings_hash
-from repro.provenance import code_version, library_versions
+from repro.provenance import code_version, host, library_versions
 from repro.runtime import build, configure_torch
 from repro.settings import EvalSettings, TrainSettings
 from repro.tasks import TASKS
@@ -89,6 +89,8 @@ def main(argv=None) -> None:
             "library_versions": library_versions(),
             "train_device": checkpoint["record"]["device"],
             "eval_device": eval_device,
+            "train_host": checkpoint["record"].get("host"),  # None for a checkpoint trained outside `repro.train`'s command
+            "eval_host": host(),
             "data": {**manifest, **eval_data},
         },
     }, args.metrics)

@@ -1,4 +1,6 @@
-"""What produced a result: code version, library versions, device, data."""
+"""What produced a result: code version, library versions, host and scheduler job, device, data."""
+import os
+import socket
 import subprocess
 import sys
 from importlib import metadata
@@ -27,3 +29,8 @@ def library_versions() -> dict:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
+
+
+def host() -> dict:
+    """The machine a step runs on and, under SLURM, the job that ran it (None elsewhere)."""
+    return {"hostname": socket.gethostname(), "slurm_job_id": os.environ.get("SLURM_JOB_ID")}

@@ -15,6 +15,7 @@ from repro import device as devices
 from repro.acceleration import run_acceleration
 from repro.artifacts import load_data, save_atomically
 from repro.optimisation_step import OptimisationStep
+from repro.provenance import host
 from repro.runtime import LossRecord, build, configure_torch, optimisation_settings
 from repro.settings import TrainSettings
 from repro.tasks import TASKS
@@ -69,7 +70,8 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     settings = TrainSettings.from_dict(json.loads(args.settings))
     model, record = train(settings, load_data(args.data))
-    save_atomically({"settings": settings.as_dict(), "state_dict": model.state_dict(), "record": record}, args.checkpoint)
+    save_atomically({"settings": settings.as_dict(), "state_dict": model.state_dict(), "record": {**record, "host": host()}},
+                    args.checkpoint)
 
 
 if __name__ == "__main__":

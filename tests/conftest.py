@@ -18,6 +18,9 @@ if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
 
 REPO = Path(__file__).resolve().parent.parent
+# The rules whose jobs do the work, submitted to a cluster; the others run beside Snakemake.
+SUBMITTED_RULES = {"prepare_wikitext", "train", "evaluate", "triple_audit", "slot_capacity", "benchmark", "ruler",
+                   "depth_diagnostics"}
 FIXTURE_WIKITEXT = Path(__file__).resolve().parent / "fixtures" / "wikitext"
 
 

@@ -7,15 +7,12 @@ import sys
 
 import pytest
 
-from conftest import REPO, repository_copy
+from conftest import REPO, SUBMITTED_RULES, repository_copy
 from repro import job_resources
 from repro.config import benchmark_variant_settings, load, recipe_for
 
 SMOKE = load(REPO / "config" / "config.yaml", REPO / "config" / "smoke.yaml")
 PAPER = load(REPO / "config" / "config.yaml")
-# The rules whose jobs do the work, submitted to a cluster; the others run beside Snakemake.
-SUBMITTED = {"prepare_wikitext", "train", "evaluate", "triple_audit", "slot_capacity", "benchmark", "ruler",
-             "depth_diagnostics"}
 ON_THE_DEVICE = {"train", "evaluate", "ruler", "benchmark", "depth_diagnostics"}  # the jobs that take a GPU on CUDA
 
 
@@ -104,6 +101,6 @@ def rule_blocks() -> dict:
 
 def test_the_rules_that_do_the_work_are_submitted_and_the_others_run_locally():
     blocks = rule_blocks()
-    assert SUBMITTED < set(blocks)
+    assert SUBMITTED_RULES < set(blocks)
     local = {name for name, block in blocks.items() if re.search(r"^    localrule: True$", block, re.M)}
-    assert local == set(blocks) - SUBMITTED
+    assert local == set(blocks) - SUBMITTED_RULES

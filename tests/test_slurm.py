@@ -1,22 +1,24 @@
 """profiles/slurm against a live SLURM cluster of one node on this machine (tests/slurm_cluster.py):
-part of the smoke DAG submitted through Snakemake's executor plugin gives the metrics of the local
-smoke run, value for value; training and evaluation go through sbatch and the local rules do not;
-a training job cancelled by SLURM leaves nothing that looks finished, and its retry completes it."""
+the smoke DAG submitted through Snakemake's executor plugin gives the metrics of the local smoke run,
+value for value; every training and evaluation runs inside a SLURM job Snakemake submitted, and the
+local rules run in Snakemake itself; a training job cancelled by SLURM leaves nothing that looks
+finished, and its retry completes it."""
 import csv
 import importlib.util
+import json
 import os
 import re
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import REPO, repository_copy
-from repro.config import load, runs, trained_by
+from conftest import REPO, SUBMITTED_RULES, repository_copy
+from repro.config import load, runs
 from repro.report.compare import is_timing
 from slurm_cluster import Cluster, missing_tools
 
@@ -37,36 +39,16 @@ def unmet_needs() -> str:
 UNMET = unmet_needs()
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(bool(UNMET), reason=UNMET)]
 
-# One experiment, not the whole smoke DAG, since each cluster job pays two Snakemake starts: an LM
-# experiment, with the data job, and a training that it shares with the lm experiment.
-EXPERIMENT = "rffn_pilot80"
-TARGET = f"results/metrics/{EXPERIMENT}.csv"
 SMOKE_CONFIG = load(REPO / "config" / "config.yaml", REPO / "config" / "smoke.yaml")
-SUBMITTED_RULES = {"prepare_wikitext", "train", "evaluate"}
 # The test cluster keeps no accounting database, so job states come from squeue; its jobs last
-# seconds, so the plugin polls from the first second instead of its default 40.
+# seconds, so the plugin polls from the first second instead of its default 40, and every 2 s after.
 THROUGH_PROFILE = [sys.executable, "-m", "snakemake", "--workflow-profile", "profiles/slurm", "--slurm-status-command",
-                   "squeue", "--slurm-init-seconds-before-status-checks", "1"]
-
-
-@dataclass
-class Job:
-    rule: str
-    local: bool
-    outputs: set
-    slurm_ids: list = field(default_factory=list)
-
-
-def jobs_in(log: str) -> dict:
-    """Snakemake's job id -> Job, from the log of one Snakemake run: each job's header, and the
-    SLURM job id of each time it was submitted."""
-    jobs = {}
-    for local, rule, body in re.findall(r"^(local)?rule (\w+):\n((?:    .*\n)+)", log, re.M):
-        fields = dict(re.findall(r"^    (\w+): (.*)$", body, re.M))
-        jobs.setdefault(int(fields["jobid"]), Job(rule, bool(local), set(fields.get("output", "").split(", "))))
-    for job, slurm_id in re.findall(r"Job (\d+) has been submitted with SLURM jobid (\d+)", log):
-        jobs[int(job)].slurm_ids.append(slurm_id)
-    return jobs
+                   "squeue", "--slurm-init-seconds-before-status-checks", "1", "--seconds-between-status-checks", "2"]
+# The node's cores bound a timing job's threads, and the smoke runs last seconds: sixteen runs to a
+# SLURM job, as the profile says to do for short runs, so that each job's two Snakemake starts are paid
+# about 20 times rather than 200.
+SMOKE_OPTIONS = ["--cores", str(os.cpu_count()), "--group-components", "run=16"]
+SUBMISSION = re.compile(r"has been submitted with SLURM jobid (\d+)")
 
 
 def command(*options, targets=(), overlays=()) -> list:
@@ -93,53 +75,52 @@ def cluster(tmp_path_factory):
 @pytest.fixture(scope="module")
 def cluster_run(tmp_path_factory, real_wikitext_dir, cluster) -> ClusterRun:
     """A repository copy whose profiles/slurm names the test cluster's partition and no account, as
-    its user would edit it, with EXPERIMENT run through it."""
+    its user would edit it, with the smoke DAG run through it."""
     work = repository_copy(tmp_path_factory.mktemp("cluster_run"), real_wikitext_dir)
     profile = work / "profiles" / "slurm" / "profile.yaml"
     text = profile.read_text().replace('slurm_partition: "CHANGE-ME"', f'slurm_partition: "{cluster.partition}"')
     profile.write_text(re.sub(r'\n +slurm_account: "CHANGE-ME"', "", text))
     start = time.perf_counter()
-    result = through_profile(work, cluster, targets=[TARGET])
+    result = through_profile(work, cluster, *SMOKE_OPTIONS)
     assert result.returncode == 0, result.stdout + result.stderr
-    print(f"{EXPERIMENT} through SLURM: {time.perf_counter() - start:.1f} s, "
-          f"{sum(len(job.slurm_ids) for job in jobs_in(result.stderr).values())} jobs submitted")
+    print(f"smoke DAG through SLURM: {time.perf_counter() - start:.1f} s, "
+          f"{len(SUBMISSION.findall(result.stderr))} SLURM jobs submitted")
     return ClusterRun(work, result.stderr)
 
 
-def expected_submissions() -> set:
-    """The outputs of the jobs that must go through sbatch: the data, and the training and evaluation of each run."""
-    trainers = trained_by(SMOKE_CONFIG)
-    subset = runs(SMOKE_CONFIG, EXPERIMENT)
-    lm_data = {f"data/wikitext2/{name}" for name in ("train_stream.pt", "valid_stream.pt", "manifest.json")}
-    return ({f"{trainers[run].directory}/model.pt" for run in subset} | {f"{run.directory}/metrics.json" for run in subset}
-            | lm_data)
+def job_headers(log: str) -> list:
+    """(grouped, local, rule) of each job Snakemake's log announces: a job of a group job is indented."""
+    return [(bool(indent), bool(local), rule) for indent, local, rule in re.findall(r"^(    )?(local)?rule (\w+):$", log, re.M)]
 
 
 def test_training_and_evaluation_go_through_sbatch_and_the_local_rules_do_not(cluster_run, cluster):
-    jobs = jobs_in(cluster_run.log).values()
-    submitted = [job for job in jobs if job.slurm_ids]
-    assert {output for job in submitted for output in job.outputs} == expected_submissions()
-    assert all(job.rule in SUBMITTED_RULES and not job.local and len(job.slurm_ids) == 1 for job in submitted)
-    local = [job for job in jobs if not job.slurm_ids]
-    assert [job.rule for job in local] == ["aggregate_experiment"]
-    assert all(job.local for job in local)
-    accepted = set(re.findall(r"_slurm_rpc_submit_batch_job: JobId=(\d+) ", cluster.log("slurmctld")))
-    assert {job.slurm_ids[0] for job in submitted} <= accepted
+    submitted = SUBMISSION.findall(cluster_run.log)
+    accepted = re.findall(r"_slurm_rpc_submit_batch_job: JobId=(\d+) ", cluster.log("slurmctld"))
+    assert sorted(submitted) == sorted(accepted) and len(set(submitted)) == len(submitted)  # each once, all Snakemake's
+    headers = job_headers(cluster_run.log)
+    groups = len(re.findall(r"\] Group job run \(", cluster_run.log))
+    assert groups and len(submitted) == groups + sum(not grouped and not local for grouped, local, _ in headers)
+    assert {rule for _, local, rule in headers if not local} == SUBMITTED_RULES
+    local = {rule for grouped, local, rule in headers if local}
+    assert {"aggregate_experiment", "claims", "compile_report"} <= local and not local & SUBMITTED_RULES
+    for run in runs(SMOKE_CONFIG):  # where each training and evaluation ran, by its own record
+        provenance = json.loads((cluster_run.work / run.directory / "metrics.json").read_text())["provenance"]
+        assert provenance["train_host"]["slurm_job_id"] in submitted, run
+        assert provenance["eval_host"]["slurm_job_id"] in submitted, run
 
 
 def metric_rows(path: Path) -> list:
     with open(path) as table:
-        return sorted(tuple(row.values()) for row in csv.DictReader(table)
-                      if row["experiment"] == EXPERIMENT and not is_timing(row["metric"]))
+        return sorted(tuple(row.values()) for row in csv.DictReader(table) if not is_timing(row["metric"]))
 
 
 def test_metrics_equal_the_local_smoke_run_value_for_value(cluster_run, smoke_run):
     local = metric_rows(smoke_run.metrics)
-    assert local and metric_rows(cluster_run.work / TARGET) == local  # CPU: the same bits, as strings of full precision
+    assert local and metric_rows(cluster_run.work / "results" / "metrics.csv") == local  # CPU: the same bits
 
 
 def test_nothing_to_do_after_the_run(cluster_run, cluster):
-    result = through_profile(cluster_run.work, cluster, "-n", targets=[TARGET])
+    result = through_profile(cluster_run.work, cluster, "-n", *SMOKE_OPTIONS)
     assert result.returncode == 0 and "Nothing to be done" in result.stdout + result.stderr, result.stdout + result.stderr
 
 
@@ -153,8 +134,8 @@ def overlay(work: Path, name: str, content: dict) -> str:
 
 
 def submissions(snakemake_log: Path) -> list:
-    """The SLURM job ids of the training job's submissions so far."""
-    return re.findall(r"submitted with SLURM jobid (\d+) \(log: .*/rule_train/", snakemake_log.read_text())
+    """The SLURM job ids of the training job's submissions so far (the trial submits nothing else)."""
+    return SUBMISSION.findall(snakemake_log.read_text())
 
 
 def wait_for(ready, process, snakemake_log: Path, timeout: float = 180) -> None:

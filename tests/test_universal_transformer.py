@@ -67,6 +67,8 @@ def test_act_halting_weights_sum_to_one_and_the_ponder_cost_is_tau_times_mean_n_
     torch.testing.assert_close(model.auxiliary_loss, ponder)
     loss = torch.tensor(2.0)
     torch.testing.assert_close(with_auxiliary_loss(model, loss), loss + ponder)
+    assert model.auxiliary_loss is None  # taken once, so no pass's graph outlives its step
+    assert not halting.output.requires_grad and not halting.weights.requires_grad  # the record keeps no graph either
 
 
 def test_a_model_without_act_adds_nothing_to_the_loss():
