@@ -18,7 +18,7 @@ from repro.figures.output import save  # noqa: E402
 
 TITLES = {"relative_update": r"Relative update $\|h_l - h_{l-1}\| \,/\, \|h_{l-1}\|$",
           "cosine": r"Cosine similarity of $h_l$ and $h_{l-1}$", "effective_rank": r"Effective rank of $h_l$",
-          HALTING: r"Positions halting at step $l$ (\%, ACT)"}
+          HALTING: r"Positions halting at step $l$ (%, ACT)"}
 X_LABEL = "Depth step $l$"
 LINE_STYLES = {"faithful": "-", "corrected": "--"}
 PANEL_INCHES = (4, 3.8)
