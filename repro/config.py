@@ -27,6 +27,8 @@ MEASURED_DIR = "benchmarks/measured"
 # A committed result set of a task's runs: their tidy metrics, and each experiment's sequence length
 # (the set may hold experiments that the active config does not run).
 SET_METRICS, SET_LENGTHS = "metrics.csv", "experiments.csv"
+# A committed RULER-core result set: the scores of that machine's results/ruler.csv.
+SET_RULER = "ruler.csv"
 
 
 class ConfigError(ValueError):
@@ -443,7 +445,8 @@ def _check_result_sets(config: dict) -> None:
 
 def _check_ruler(config: dict) -> None:
     """RULER-core prompts are text, so only a byte LM's checkpoints can answer them; a budget beyond the
-    window its models were trained on would be cut to that window, so it is refused rather than relabelled."""
+    window its models were trained on would be cut to that window, so it is refused rather than relabelled.
+    Each committed set named holds a readable ruler.csv."""
     language_models = task_experiments(config, "lm")
     for experiment, spec in config["ruler"]["experiments"].items():
         where = f"ruler.experiments.{experiment}"
@@ -455,6 +458,17 @@ def _check_ruler(config: dict) -> None:
             if budget > window:
                 raise ConfigError(f"config key '{where}.budgets.{i}': {budget} exceeds the {window}-token window that the "
                                   f"models of {experiment} are trained on (seq_len); valid: budgets of at most {window}")
+    committed = committed_sets(SET_RULER)
+    for i, name in enumerate(config["ruler"]["result_sets"]):
+        key = f"config key 'ruler.result_sets.{i}'"
+        if name not in committed:
+            raise ConfigError(f"{key}: {name!r} has no {MEASURED_DIR}/{name}/{SET_RULER}; "
+                              f"valid: {', '.join(committed) or 'none committed yet'}")
+        try:
+            ruler_table_spec(config, name)
+        except (KeyError, ValueError) as error:
+            raise ConfigError(f"{key}: {MEASURED_DIR}/{name}/{SET_RULER} cannot be read ({error!r}); "
+                              "valid: repro.ruler.aggregate's columns, experiment and requested_budget among them") from None
 
 
 def _check_depth_diagnostics(config: dict) -> None:
@@ -658,9 +672,14 @@ def _result_set_table(spec: dict, result_set: str, lengths: dict) -> dict:
     first = spec["groups"][0]
     groups = [{**first, "title": f"$T = {length}$", "experiment": experiment, "metric_experiments": {}}
               for experiment, length in sorted(lengths.items(), key=lambda item: item[1])]
-    caption = (f"{spec['caption']} Result set \\texttt{{{latex.escape(result_set)}}}, "
-               f"committed under \\script{{{latex.escape(MEASURED_DIR)}}}.")
-    return {**spec, "caption": caption, "label": f"{spec['label']}_{result_set}", "groups": groups}
+    return {**spec, "caption": _committed_caption(spec["caption"], result_set), "label": f"{spec['label']}_{result_set}",
+            "groups": groups}
+
+
+def _committed_caption(caption: str, result_set: str) -> str:
+    """A table's caption for a committed result set: the config's, then a sentence naming the set."""
+    return (f"{caption} Result set \\texttt{{{latex.escape(result_set)}}}, "
+            f"committed under \\script{{{latex.escape(MEASURED_DIR)}}}.")
 
 
 def slot_ladder(config: dict, experiment: str) -> dict:
@@ -691,14 +710,29 @@ def ruler_jobs(config: dict) -> list:
             for run in runs(config, experiment) for budget in spec["budgets"]]
 
 
-def ruler_table_spec(config: dict) -> dict:
-    """The RULER-core table: its caption, a block per experiment and budget in the config's order, and the
-    variants' labels."""
-    experiments = config["ruler"]["experiments"]
-    variants = [variant for experiment in experiments for variant in config["experiments"][experiment]["variants"]]
-    return {"caption": config["report"]["ruler"]["caption"], "label": "tab:ruler",
-            "blocks": [{"experiment": experiment, "budget": budget} for experiment, spec in experiments.items()
-                       for budget in spec["budgets"]],
+def ruler_result_sets(config: dict) -> dict:
+    """{name: its RULER-core scores CSV}: this run's, then each committed set of ruler.result_sets."""
+    return {LOCAL_RESULT_SET: "results/ruler.csv",
+            **{name: f"{MEASURED_DIR}/{name}/{SET_RULER}" for name in config["ruler"]["result_sets"]}}
+
+
+def ruler_table_spec(config: dict, result_set: str = LOCAL_RESULT_SET) -> dict:
+    """The RULER-core table of a result set: its caption, its blocks (this run's: per experiment and budget
+    in the config's order; a committed set's: the (experiment, requested budget) pairs of its CSV, in order)
+    and the labels of the variants it shows."""
+    if result_set == LOCAL_RESULT_SET:
+        experiments = config["ruler"]["experiments"]
+        pairs = [(experiment, budget) for experiment, spec in experiments.items() for budget in spec["budgets"]]
+        variants = [variant for experiment in experiments for variant in config["experiments"][experiment]["variants"]]
+        caption, label = config["report"]["ruler"]["caption"], "tab:ruler"
+    else:
+        rows = _read_rows(result_set, SET_RULER)
+        pairs = list(dict.fromkeys((row["experiment"], int(row["requested_budget"])) for row in rows))
+        # a committed set may hold experiments this config does not run, so its variants come from its rows
+        variants = [row["variant"] for row in rows if row["variant"] in config["variants"]]
+        caption, label = _committed_caption(config["report"]["ruler"]["caption"], result_set), f"tab:ruler_{result_set}"
+    return {"caption": caption, "label": label,
+            "blocks": [{"experiment": experiment, "budget": budget} for experiment, budget in pairs],
             "labels": {variant: config["variants"][variant]["label"] for variant in variants}}
 
 

@@ -2,7 +2,8 @@ import copy
 
 import pytest
 
-from repro.config import (ConfigError, Run, benchmark_jobs, benchmark_settings, benchmark_variant_settings, load,
+from repro import config as config_module
+from repro.config import (MEASURED_DIR, ConfigError, Run, benchmark_jobs, benchmark_settings, benchmark_variant_settings, load,
                           ruler_jobs, ruler_table_spec, ruler_window, runs, train_settings, trained_by, validate)
 
 from conftest import REPO
@@ -88,9 +89,12 @@ def broken(config, edit):
      "valid: budgets of at most 128"),
     (lambda c: c["experiments"]["lm"]["overrides"].update(transformer={"seq_len": 96}),  # one variant's shorter window bounds all
      "ruler.experiments.lm.budgets.0': 128 exceeds the 96-token window that the models of lm are trained on"),
+    (lambda c: c["ruler"].update(result_sets=["h100"]), "ruler.result_sets.0': 'h100' has no benchmarks/measured/h100/ruler.csv; "
+     "valid: ruler_h200"),
+    (lambda c: c["ruler"].update(result_sets=["ruler_h200", "ruler_h200"]), "ruler.result_sets': ['ruler_h200', 'ruler_h200'] has non-unique elements"),
     (lambda c: c["report"].pop("ruler"), "report': 'ruler' is a required property"),
     (lambda c: c["depth_diagnostics"]["experiments"].append("recall"),
-     "depth_diagnostics.experiments.1': 'recall' is not an experiment whose task is lm; valid: generic_latent, lm, "),
+     "depth_diagnostics.experiments.2': 'recall' is not an experiment whose task is lm; valid: generic_latent, lm, "),
     (lambda c: c["depth_diagnostics"].update(windows=0), "depth_diagnostics.windows': 0 is less than the minimum of 1"),
 ])
 def test_bad_config_names_the_key_and_the_valid_values(paper_config, edit, message):
@@ -242,6 +246,28 @@ def test_ruler_scores_every_run_of_its_experiments_at_each_of_their_budgets(pape
     jobs = ruler_jobs(paper_config)
     assert jobs == [(run, 128) for run in runs(paper_config, "lm")]
     assert ruler_table_spec(paper_config)["blocks"] == [{"experiment": "lm", "budget": 128}]
+
+
+def test_a_committed_ruler_set_shows_the_blocks_of_its_csv_in_their_order(paper_config, tmp_path, monkeypatch):
+    folder = tmp_path / MEASURED_DIR / "ruler_elsewhere"
+    folder.mkdir(parents=True)
+    rows = [("lm_1024", "transformer", 1024), ("lm", "unimatrix_core", 128), ("lm_1024", "unimatrix_core", 1024),
+            ("lm_1024", "transformer", 512), ("lm_1024", "not_described", 512)]
+    (folder / "ruler.csv").write_text("experiment,variant,requested_budget\n" + "".join(f"{e},{v},{b}\n" for e, v, b in rows))
+    monkeypatch.setattr(config_module, "REPO", tmp_path)
+    spec = ruler_table_spec(paper_config, "ruler_elsewhere")
+    assert spec["blocks"] == [{"experiment": "lm_1024", "budget": 1024}, {"experiment": "lm", "budget": 128},
+                              {"experiment": "lm_1024", "budget": 512}]
+    assert spec["labels"] == {variant: paper_config["variants"][variant]["label"] for variant in ("transformer", "unimatrix_core")}
+    assert spec["label"] == "tab:ruler_ruler_elsewhere"
+    assert spec["caption"] == (f"{paper_config['report']['ruler']['caption']} Result set \\texttt{{ruler\\_elsewhere}}, "
+                               "committed under \\script{benchmarks/measured}.")
+
+
+def test_the_committed_h200_ruler_set_holds_both_overlays_blocks(paper_config):
+    assert paper_config["ruler"]["result_sets"] == ["ruler_h200"]
+    assert [(block["experiment"], block["budget"]) for block in ruler_table_spec(paper_config, "ruler_h200")["blocks"]] == [
+        ("lm", 128), ("lm_1024", 512), ("lm_1024", 1024)]
 
 
 def test_the_long_overlay_scores_table_1s_models_trained_on_1024_byte_windows_beside_the_128_byte_smoke_test(paper_config):

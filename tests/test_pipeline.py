@@ -68,12 +68,12 @@ def runs_in(outputs: set) -> set:
 def test_smoke_dag_builds_the_report(workdir):
     effects = [f"fix_effect_{name}" for name in SMOKE_CONFIG["report"]["fix_effects"]]
     tables = [f"paper/tables/{name}.tex" for name in [*report_tables(SMOKE_CONFIG), "triple_audit", *effects, "train_step_local",
-                                                      "ruler"]]
+                                                      "ruler_local", "ruler_ruler_h200"]]
     figures = [f"paper/figures/{name}.{kind}" for name in FIGURES for kind in ("pdf", "png")]
     for path in ("paper/build/main.pdf", "paper/build/main.tex", "results/metrics.csv", "results/claims.csv",
                  *BENCHMARK_TABLES, *BENCHMARK_JOBS, *tables, *figures, *REPORT_CAPTIONS):
         assert (workdir / path).stat().st_size > 0, path
-    assert len(SMOKE_RUNS) == 101 and len(tables) == 18 and len(BENCHMARK_JOBS) == 2
+    assert len(SMOKE_RUNS) == 101 and len(tables) == 19 and len(BENCHMARK_JOBS) == 2
     ruler_rows = (workdir / "results/ruler.csv").read_text().splitlines()[1:]  # a row per lm run, budget and task
     assert len(ruler_rows) == len(ruler_jobs(SMOKE_CONFIG)) * len(RULER_TASKS)
     depth = pd.read_csv(workdir / "results/depth_diagnostics.csv")  # every shared-depth LM run, measured
@@ -92,7 +92,7 @@ def test_smoke_dag_builds_the_report(workdir):
 
 def test_the_long_overlay_asks_ruler_core_of_its_1024_byte_models_beside_the_smoke_test(tmp_path, real_wikitext_dir):
     work = repository_copy(tmp_path, real_wikitext_dir)
-    result = snakemake(work, "-n", "--cores", "1", "paper/tables/ruler.tex", overlays=["config/long.yaml"])
+    result = snakemake(work, "-n", "--cores", "1", "paper/tables/ruler_local.tex", overlays=["config/long.yaml"])
     assert result.returncode == 0, result.stdout + result.stderr
     outputs = {path.strip() for line in result.stdout.splitlines() if re.match(r"\s+output: ", line)
                for path in line.split("output:", 1)[1].split(",")}

@@ -16,8 +16,8 @@ import yaml
 
 from repro import slot_capacity, triple_audit
 from repro.config import (ConfigError, benchmark_names, claim_result_sets, load, report_tables, reported_numbers, ruler_jobs,
-                          ruler_table_spec, run_modes, slot_ladder, table_spec, task_lengths, task_result_sets, validate_answer,
-                          validate_claims)
+                          ruler_result_sets, ruler_table_spec, run_modes, slot_ladder, table_spec, task_lengths, task_result_sets,
+                          validate_answer, validate_claims)
 from repro.depth.measure import METRICS as DEPTH_METRICS
 from repro.figures import depth_diagnostics, fig1_architecture, fig2_lm_bpb, fig3_throughput, recall_distance, sp_capacity
 from repro.report import (answer, captions, claims, fix_effect, latex, power, quantities, render, ruler_table, stats,
@@ -729,9 +729,11 @@ def test_report_renders_and_compiles_to_pdf(tmp_path, paper_config):
         "experiment": run.experiment, "variant": run.variant, "mode": run.mode, "seed": run.seed, "requested_budget": budget,
         "budget": budget, "window": 128, "samples": 8, "ruler_seed": 17, "tasks": dict.fromkeys(RULER_TASKS, degenerate)})]
                  ).to_csv(results / "ruler.csv", index=False)
-    tables["ruler"] = paper / "tables" / "ruler.tex"
-    ruler_table.main(["--ruler", str(results / "ruler.csv"), "--spec", json.dumps(ruler_table_spec(paper_config)),
-                      "--template", str(TEMPLATES / "ruler_table.tex.j2"), "--out", str(tables["ruler"])])
+    for result_set, scores in ruler_result_sets(paper_config).items():  # this run's, then the committed sets'
+        tables[f"ruler_{result_set}"] = paper / "tables" / f"ruler_{result_set}.tex"
+        ruler_table.main(["--ruler", str(results / "ruler.csv" if result_set == "local" else REPO / scores),
+                          "--spec", json.dumps(ruler_table_spec(paper_config, result_set)),
+                          "--template", str(TEMPLATES / "ruler_table.tex.j2"), "--out", str(tables[f"ruler_{result_set}"])])
     paper_claims = validate_claims(yaml.safe_load((PAPER / "claims.yaml").read_text()), paper_config,
                                    reported_numbers(PAPER / "reported.csv"))
     claims.main(["--claims", json.dumps(paper_claims), "--metrics", str(results / "metrics.csv"),
@@ -768,6 +770,8 @@ def test_report_renders_and_compiles_to_pdf(tmp_path, paper_config):
     assert source.index("Result set \\texttt{local}") < source.index("Result set \\texttt{h100}")
     assert source.index("\\input{../tables/table_recall_distance.tex}") < \
         source.index("\\input{../tables/table_recall_distance_recall_distance_h100.tex}")
+    assert source.index("\\input{../tables/ruler_local.tex}") < source.index("Result set \\texttt{ruler\\_h200}") < \
+        source.index("\\input{../tables/ruler_ruler_h200.tex}")
     assert source.index("\\input{../tables/answer.tex}") < source.index("\\section{") < source.index("\\input{../tables/claims.tex}")
 
     result = subprocess.run(["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-cd", str(main_tex)],

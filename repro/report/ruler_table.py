@@ -1,11 +1,11 @@
-"""Render RULER-core as one LaTeX table, a block per experiment and budget (repro.config.ruler_table_spec):
-per variant and mode, each task's mean score over seeds beside its empty predictions, the largest n a
-prompt was fitted with and how many prompts with their answer exceeded the budget and the window; each
-block's title says what its scores can say (D18).
+"""Render one result set's RULER-core scores (this run's or a committed set's) as one LaTeX table, a block
+per experiment and budget (repro.config.ruler_table_spec): per variant and mode, each task's mean score
+over seeds beside its empty predictions, the largest n a prompt was fitted with and how many prompts with
+their answer exceeded the budget and the window; each block's title says what its scores can say (D18).
 
     python -m repro.report.ruler_table --ruler results/ruler.csv --spec '{"caption": "...", "label": "tab:ruler",
         "blocks": [{"experiment": "lm", "budget": 128}], "labels": {"transformer": "Transformer"}}' \\
-        --template paper/templates/ruler_table.tex.j2 --out paper/tables/ruler.tex
+        --template paper/templates/ruler_table.tex.j2 --out paper/tables/ruler_local.tex
 """
 import argparse
 import json

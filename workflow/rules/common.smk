@@ -24,6 +24,7 @@ from repro.config import (
     recipe_for,
     reported_numbers,
     ruler_jobs,
+    ruler_result_sets,
     ruler_table_spec,
     runs,
     settings_hash,
@@ -55,6 +56,7 @@ TRIPLE_RECIPE = config["recipes"][config["experiments"]["triple"]["recipe"]]
 TRAINED_BY = trained_by(config)  # run -> the run that trains its checkpoint (itself, or an identical one)
 RESULT_SETS = benchmark_result_sets(config)  # name -> folder of its throughput.csv and train_step.csv
 RECALL_SETS = task_result_sets(config, RECALL_DISTANCE)  # name -> its metrics CSVs and {experiment: T}
+RULER_SETS = ruler_result_sets(config)  # name -> its RULER-core scores CSV
 
 
 wildcard_constraints:
@@ -67,6 +69,7 @@ wildcard_constraints:
     measurement="|".join(MEASUREMENTS),
     result_set="|".join(RESULT_SETS),
     recall_set="|".join(RECALL_SETS),
+    ruler_set="|".join(RULER_SETS),
     budget=r"\d+",
 
 

@@ -54,18 +54,20 @@ rule triple_audit_table:
         )
 
 
+# One per result set: this run's (`local`) and each committed set of ruler.result_sets.
 rule ruler_table:
     localrule: True
     input:
-        ruler=report(rules.ruler_aggregate.output[0], caption=f"{CAPTIONS}/ruler.rst", category="Tables", subcategory="ruler"),
+        ruler=report(lambda wildcards: RULER_SETS[wildcards.ruler_set], caption=f"{CAPTIONS}/ruler.rst", category="Tables",
+                     subcategory="ruler_{ruler_set}"),
         template="paper/templates/ruler_table.tex.j2",
         code="repro/report/ruler_table.py",
     output:
-        "paper/tables/ruler.tex",
+        "paper/tables/ruler_{ruler_set}.tex",
     params:
-        spec=lambda wildcards: as_json(ruler_table_spec(config)),
+        spec=lambda wildcards: as_json(ruler_table_spec(config, wildcards.ruler_set)),
     log:
-        "results/logs/ruler_table.log",
+        "results/logs/ruler_table_{ruler_set}.log",
     run:
         python_step(
             "repro.report.ruler_table",
@@ -327,7 +329,7 @@ rule render_report:
         tables=[*expand("paper/tables/{table}.tex", table=TABLES), rules.triple_audit_table.output[0], *rules.answer.output,
                 *expand("paper/tables/fix_effect_{effect}.tex", effect=config["report"]["fix_effects"]),
                 *expand("paper/tables/train_step_{result_set}.tex", result_set=RESULT_SETS),
-                rules.ruler_table.output[0]],
+                *expand("paper/tables/ruler_{ruler_set}.tex", ruler_set=RULER_SETS)],
         figures=[rules.figure1_architecture.output.pdf, rules.figure2_lm_bpb.output.pdf, rules.figure_sp_capacity.output.pdf,
                  *expand("paper/figures/recall_distance_{recall_set}.pdf", recall_set=RECALL_SETS),
                  rules.figure_depth_diagnostics.output.pdf,
