@@ -64,6 +64,7 @@ def through_profile(work: Path, cluster: Cluster, *options, targets=(), overlays
 class ClusterRun:
     work: Path
     log: str  # Snakemake's output
+    accepted: list  # the SLURM job ids slurmctld accepted by the end of the run
 
 
 @pytest.fixture(scope="module")
@@ -72,20 +73,26 @@ def cluster(tmp_path_factory):
         yield cluster
 
 
-@pytest.fixture(scope="module")
-def cluster_run(tmp_path_factory, real_wikitext_dir, cluster) -> ClusterRun:
-    """A repository copy whose profiles/slurm names the test cluster's partition and no account, as
-    its user would edit it, with the smoke DAG run through it."""
-    work = repository_copy(tmp_path_factory.mktemp("cluster_run"), real_wikitext_dir)
+def user_copy(work: Path, wikitext_dir: Path, cluster: Cluster) -> Path:
+    """A repository copy whose profiles/slurm names the test cluster's partition and no account, as its
+    user would edit it (README, "On a SLURM cluster")."""
+    repository_copy(work, wikitext_dir)
     profile = work / "profiles" / "slurm" / "profile.yaml"
     text = profile.read_text().replace('slurm_partition: "CHANGE-ME"', f'slurm_partition: "{cluster.partition}"')
     profile.write_text(re.sub(r'\n +slurm_account: "CHANGE-ME"', "", text))
+    return work
+
+
+@pytest.fixture(scope="module")
+def cluster_run(tmp_path_factory, real_wikitext_dir, cluster) -> ClusterRun:
+    """The smoke DAG run through the profile of a user's copy."""
+    work = user_copy(tmp_path_factory.mktemp("cluster_run"), real_wikitext_dir, cluster)
     start = time.perf_counter()
     result = through_profile(work, cluster, *SMOKE_OPTIONS)
     assert result.returncode == 0, result.stdout + result.stderr
     print(f"smoke DAG through SLURM: {time.perf_counter() - start:.1f} s, "
           f"{len(SUBMISSION.findall(result.stderr))} SLURM jobs submitted")
-    return ClusterRun(work, result.stderr)
+    return ClusterRun(work, result.stderr, re.findall(r"_slurm_rpc_submit_batch_job: JobId=(\d+) ", cluster.log("slurmctld")))
 
 
 def job_headers(log: str) -> list:
@@ -93,10 +100,9 @@ def job_headers(log: str) -> list:
     return [(bool(indent), bool(local), rule) for indent, local, rule in re.findall(r"^(    )?(local)?rule (\w+):$", log, re.M)]
 
 
-def test_training_and_evaluation_go_through_sbatch_and_the_local_rules_do_not(cluster_run, cluster):
+def test_training_and_evaluation_go_through_sbatch_and_the_local_rules_do_not(cluster_run):
     submitted = SUBMISSION.findall(cluster_run.log)
-    accepted = re.findall(r"_slurm_rpc_submit_batch_job: JobId=(\d+) ", cluster.log("slurmctld"))
-    assert sorted(submitted) == sorted(accepted) and len(set(submitted)) == len(submitted)  # each once, all Snakemake's
+    assert sorted(submitted) == sorted(cluster_run.accepted) and len(set(submitted)) == len(submitted)  # each once
     headers = job_headers(cluster_run.log)
     groups = len(re.findall(r"\] Group job run \(", cluster_run.log))
     assert groups and len(submitted) == groups + sum(not grouped and not local for grouped, local, _ in headers)
@@ -145,8 +151,8 @@ def wait_for(ready, process, snakemake_log: Path, timeout: float = 180) -> None:
         time.sleep(0.2)
 
 
-def test_a_cancelled_training_is_retried_and_nothing_half_written_counts_as_finished(cluster_run, cluster):
-    work = cluster_run.work
+def test_a_cancelled_training_is_retried_and_nothing_half_written_counts_as_finished(tmp_path, real_wikitext_dir, cluster):
+    work = user_copy(tmp_path / "work", real_wikitext_dir, cluster)
     long_run = overlay(work, "trial.yaml", {"experiments": {"memory_pilot_recall": {"overrides": {"mamba2": {"steps": TRIAL_STEPS}}}}})
     run, target = work / TRIAL_RUN, f"{TRIAL_RUN}/model.pt"
     snakemake_log = work.parent / "trial.log"
