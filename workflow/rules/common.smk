@@ -118,13 +118,14 @@ GPU_POOL = GpuPool(workflow.global_resources["gpu"].value if "gpu" in workflow.g
 
 def python_step(module, argv, log, gpus=0):
     """`python -m module argv > log 2>&1`, without a new interpreter (repro/steps.py says why): in
-    this process when it runs one job at a time (one core: also a cluster job's own Snakemake, given
-    its job's threads), else forked, a process per job, because jobs then run side by side in
-    Snakemake's threads (so in a cluster's group job) and torch's random state belongs to the
-    process; a forked job that asks for `gpus` sees only its own."""
+    this process when it runs one job at a time (one core, or a cluster job's own Snakemake:
+    SLURM's jobstep gives even each job of a group job a Snakemake of its own), else
+    forked, a process per job, because jobs then run side by side in Snakemake's threads and torch's
+    random state belongs to the process; a forked job that asks for `gpus` sees only its own."""
     from repro.steps import run_step
 
-    run_step(module, [str(arg) for arg in argv], log, alone=workflow.cores == 1, gpus=gpus, pool=GPU_POOL)
+    run_step(module, [str(arg) for arg in argv], log, alone=workflow.cores == 1 or workflow.remote_exec, gpus=gpus,
+             pool=GPU_POOL)
 
 
 # A GPU for each job that computes on the config's device, where that is CUDA: with `auto` the job
