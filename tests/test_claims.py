@@ -135,6 +135,15 @@ def explicit(claims: dict, claim_id: str) -> dict:
     return next(c for s in claims["tables"] for c in s["claims"] if c["id"] == claim_id)
 
 
+def refusal(edit, config) -> str:
+    """The error validate_claims gives for a copy of paper/claims.yaml changed by `edit`."""
+    claims = copy.deepcopy(CLAIMS)
+    edit(claims)
+    with pytest.raises(ConfigError) as error:
+        validate_claims(claims, config, REPORTED)
+    return str(error.value)
+
+
 @pytest.mark.parametrize("edit, message", [
     (lambda c: explicit(c, "t1_bpb_transformer").update(kind="range"), "claims.0': 'band' is a required property"),
     (lambda c: explicit(c, "t1_bpb_transformer").update(table="Table 1"),
@@ -154,11 +163,8 @@ def explicit(claims: dict, claim_id: str) -> dict:
      "tables.0.claims.0': the id 't1_params_core' is also that of the claim from 'tables.0.report_table'; ids are unique"),
 ])
 def test_a_bad_claim_names_its_key(paper_config, edit, message):
-    claims = copy.deepcopy(CLAIMS)
-    edit(claims)
-    with pytest.raises(ConfigError) as error:
-        validate_claims(claims, paper_config, REPORTED)
-    assert str(error.value).startswith("claims.yaml key 'tables.0") and message in str(error.value)
+    refused = refusal(edit, paper_config)
+    assert refused.startswith("claims.yaml key 'tables.0") and message in refused
 
 
 @pytest.mark.parametrize("edit, message", [
@@ -170,11 +176,7 @@ def test_a_bad_claim_names_its_key(paper_config, edit, message):
      "tables.0.claims.0.kind': 'within' is not one of ['range', 'less_than', 'greater_than']"),
 ])
 def test_a_cited_works_claim_compares_our_runs_alone(paper_config, edit, message):
-    claims = copy.deepcopy(CLAIMS)
-    edit(claims)
-    with pytest.raises(ConfigError) as error:
-        validate_claims(claims, paper_config, REPORTED)
-    assert message in str(error.value)
+    assert message in refusal(edit, paper_config)
 
 
 def test_a_table_row_an_explicit_claim_compares_against_cannot_be_removed(paper_config):
@@ -264,11 +266,7 @@ def extension_claim(claims: dict, claim_id: str) -> dict:
      "'extension.0.claims.1': 'paper' is not one of ['id', 'text', 'kind', 'metric', 'variant', 'band', 'max_seq_len']"),
 ])
 def test_a_bad_extension_claim_names_its_key(paper_config, edit, message):
-    claims = copy.deepcopy(CLAIMS)
-    edit(claims)
-    with pytest.raises(ConfigError) as error:
-        validate_claims(claims, paper_config, REPORTED)
-    assert message in str(error.value)
+    assert message in refusal(edit, paper_config)
 
 
 def test_a_model_the_committed_set_did_not_run_is_refused_naming_the_set(paper_config):

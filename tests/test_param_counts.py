@@ -51,10 +51,10 @@ RELATED_COUNTS = {  # name: (LM V = 259, recall V = 64)
 }
 
 
-@pytest.mark.parametrize("name", PAPER_COUNTS)
+@pytest.mark.parametrize("name", [*PAPER_COUNTS, *RELATED_COUNTS])
 @pytest.mark.parametrize("mode", ["faithful", "corrected"])
-def test_paper_parameter_counts(name, mode):
-    for task, expected in zip((LM, RECALL), PAPER_COUNTS[name]):
+def test_parameter_counts_of_the_paper_and_its_neighbours(name, mode):
+    for task, expected in zip((LM, RECALL), {**PAPER_COUNTS, **RELATED_COUNTS}[name]):
         model = build_model(VARIANTS[name], **task, mode=mode, dropout=0.1)
         assert count_params(model) == expected
 
@@ -64,14 +64,6 @@ def test_paper_parameter_counts(name, mode):
 def test_sparse_pointer_ablation_counts(name, mode):
     model = build_model(VARIANTS[name], **RECALL, mode=mode, dropout=0.1)
     assert count_params(model) == SPARSE_POINTER_ABLATIONS[name]
-
-
-@pytest.mark.parametrize("name", RELATED_COUNTS)
-@pytest.mark.parametrize("mode", ["faithful", "corrected"])
-def test_related_system_parameter_counts(name, mode):
-    for task, expected in zip((LM, RECALL), RELATED_COUNTS[name]):
-        model = build_model(VARIANTS[name], **task, mode=mode, dropout=0.1)
-        assert count_params(model) == expected
 
 
 @pytest.mark.parametrize("name, used", [("unimatrix_core", False), ("unimatrix_rosa", False),
